@@ -1,0 +1,17 @@
+// linear_algebra.h: matrix products and convolution. Defined in matmul.cpp, linear.cpp and
+// conv2d.cpp.
+#pragma once
+
+#include "tensor/params.h"
+#include "tensor/tensor.h"
+
+namespace fsa {
+
+// (M,K) x (K,N) -> (M,N)
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x (N,I), w (O,I) as PyTorch stores it, b (O) or undefined -> x w^T + b (N,O)
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+// x (N,C,H,W), w (K,C,R,S), b (K) or undefined -> (N,K,P,Q), zero padding.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
+
+}  // namespace fsa

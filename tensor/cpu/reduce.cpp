@@ -1,0 +1,105 @@
+// reduce.cpp: sums over axes, broadcasting, top-k indices and per-channel std (AdaIN).
+// Sums accumulate in double whatever the tensor's type.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "tensor/broadcast.h"
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/dispatch.h"
+
+namespace fsa {
+
+Tensor CpuBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) const {
+  std::vector<int64_t> dims = x.shape().dims();
+  for (int64_t axis : axes) dims[static_cast<size_t>(x.shape().normalize_axis(axis, "sum"))] = 1;
+  const Shape out_shape(dims);
+  Tensor y = Tensor::empty(out_shape, x.dtype());
+  dispatch_float(x.dtype(), "sum_axes", [&]<typename T>() {
+    const T* in = x.data<T>();
+    std::vector<double> totals(static_cast<size_t>(out_shape.numel()), 0.0);
+    const BroadcastIndexer to_out(out_shape, x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) totals[static_cast<size_t>(to_out(i))] += in[i];
+    std::copy(totals.begin(), totals.end(), y.data<T>());
+  });
+  return y;
+}
+
+Tensor CpuBackend::broadcast_to(const Tensor& x, const Shape& shape) const {
+  Tensor y = Tensor::empty(shape, x.dtype());
+  dispatch_float(x.dtype(), "broadcast_to", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    const BroadcastIndexer from_in(x.shape(), shape);
+    const int64_t n = shape.numel();
+#pragma omp parallel for if (n > 32768)
+    for (int64_t i = 0; i < n; ++i) out[i] = in[from_in(i)];
+  });
+  return y;
+}
+
+Tensor CpuBackend::topk_indices(const Tensor& x, int64_t k) const {
+  const int64_t rows = x.dim(0), cols = x.dim(1);
+  Tensor indices = Tensor::empty(Shape{rows, k}, DType::i32);
+  dispatch_float(x.dtype(), "topk_indices", [&]<typename T>() {
+    const T* in = x.data<T>();
+    int32_t* out = indices.data<int32_t>();
+    std::vector<int32_t> order(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = in + r * cols;
+      std::iota(order.begin(), order.end(), 0);
+      // Larger value first; among equal values the lower index first (stable).
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [row](int32_t i, int32_t j) {
+        return row[i] > row[j] || (row[i] == row[j] && i < j);
+      });
+      std::copy(order.begin(), order.begin() + k, out + r * k);
+    }
+  });
+  return indices;
+}
+
+Tensor CpuBackend::channel_std_forward(const Tensor& x, double eps) const {
+  const int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
+  Tensor std = Tensor::empty(Shape{x.dim(0), x.dim(1), 1, 1}, x.dtype());
+  dispatch_float(x.dtype(), "channel_std_forward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = std.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* values = in + plane * area;
+      double total = 0.0;
+      for (int64_t i = 0; i < area; ++i) total += values[i];
+      const double mean = total / static_cast<double>(area);
+      double squares = 0.0;
+      for (int64_t i = 0; i < area; ++i) squares += (values[i] - mean) * (values[i] - mean);
+      out[plane] = static_cast<T>(std::sqrt(squares / static_cast<double>(area) + eps));
+    }
+  });
+  return std;
+}
+
+// d std / d x_i = (x_i - mean) / (area * std)
+Tensor CpuBackend::channel_std_backward(const Tensor& x, const Tensor& std,
+                                        const Tensor& dy) const {
+  const int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
+  Tensor dx = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), "channel_std_backward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    const T* stds = std.data<T>();
+    const T* dys = dy.data<T>();
+    T* out = dx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* values = in + plane * area;
+      double total = 0.0;
+      for (int64_t i = 0; i < area; ++i) total += values[i];
+      const double mean = total / static_cast<double>(area);
+      const double scale = dys[plane] / (static_cast<double>(area) * stds[plane]);
+      for (int64_t i = 0; i < area; ++i)
+        out[plane * area + i] = static_cast<T>((values[i] - mean) * scale);
+    }
+  });
+  return dx;
+}
+
+}  // namespace fsa

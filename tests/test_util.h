@@ -1,0 +1,27 @@
+// test_util.h: seeded random tensors and tensor comparisons for the tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "tensor/tensor.h"
+
+namespace fsa::testing {
+
+// Uniform values in [lo, hi) from the engine's Philox stream for `seed`.
+Tensor random_tensor(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
+                     DType dtype = DType::f64);
+
+// Like random_tensor, but every |value| is at least `gap`: inputs away from the kinks of
+// relu, abs, clamp and from ties.
+Tensor random_away_from_zero(const Shape& shape, uint64_t seed, double gap = 0.1,
+                             DType dtype = DType::f64);
+
+// Passes when shapes match and |actual - expected| <= atol + rtol |expected| everywhere;
+// otherwise reports the worst element and the first few mismatches.
+::testing::AssertionResult tensors_near(const Tensor& actual, const Tensor& expected, double rtol,
+                                        double atol);
+
+}  // namespace fsa::testing

@@ -20,21 +20,26 @@ void fill_from(const Tensor& x, const std::function<double(RandomStream&)>& draw
 
 void init_uniform_fan_in(const Tensor& x, int64_t fan_in, uint64_t seed) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  fill_from(x, [bound](RandomStream& s) { return (2.0 * s.uniform() - 1.0) * bound; }, seed);
+  fill_from(
+      x, [bound](RandomStream& s) { return (2.0 * s.uniform() - 1.0) * bound; }, seed);
 }
 
 void init_kaiming_normal_fan_out(const Tensor& x, int64_t fan_out, uint64_t seed) {
   const double std = std::sqrt(2.0 / static_cast<double>(fan_out));
-  fill_from(x, [std](RandomStream& s) { return std * s.normal(); }, seed);
+  fill_from(
+      x, [std](RandomStream& s) { return std * s.normal(); }, seed);
 }
 
 void init_xavier_truncated_normal(const Tensor& x, double fan_avg, uint64_t seed) {
   const double sigma = std::sqrt(1.3 / fan_avg);
-  fill_from(x, [sigma](RandomStream& s) {
-    double z = s.normal();
-    while (std::abs(z) > 2.0) z = s.normal();
-    return sigma * z;
-  }, seed);
+  fill_from(
+      x,
+      [sigma](RandomStream& s) {
+        double z = s.normal();
+        while (std::abs(z) > 2.0) z = s.normal();
+        return sigma * z;
+      },
+      seed);
 }
 
 }  // namespace fsa

@@ -11,7 +11,8 @@ Conv2d::Conv2d(const Options& options, uint64_t seed) : options_(options) {
             "[Conv2d] channels and kernel must be positive, got ", options.in_channels, "->",
             options.out_channels, " kernel ", options.kernel);
   const int64_t fan_in = options.in_channels * options.kernel * options.kernel;
-  weight = Tensor::empty({options.out_channels, options.in_channels, options.kernel, options.kernel});
+  weight =
+      Tensor::empty({options.out_channels, options.in_channels, options.kernel, options.kernel});
   init_uniform_fan_in(weight, fan_in, seed);
   register_parameter("weight", &weight);
   if (options.bias) {
@@ -51,7 +52,9 @@ BatchNorm::BatchNorm(int64_t channels, double eps, double momentum) {
   register_buffer("running_var", &state_.running_var);
 }
 
-Tensor BatchNorm::forward(const Tensor& x) { return batch_norm(x, weight, bias, state_, is_training()); }
+Tensor BatchNorm::forward(const Tensor& x) {
+  return batch_norm(x, weight, bias, state_, is_training());
+}
 
 void Sequential::append(std::shared_ptr<Module> child, std::string name) {
   if (name.empty()) name = std::to_string(layers_.size());

@@ -5,16 +5,21 @@
 
 namespace fsa {
 
-Tensor Module::forward(const Tensor&) { fail("[module] this module has no single-input forward()"); }
+Tensor Module::forward(const Tensor&) {
+  fail("[module] this module has no single-input forward()");
+}
 
-void Module::collect(const std::string& prefix, bool parameters, bool buffers, NamedTensors& out) const {
+void Module::collect(const std::string& prefix, bool parameters, bool buffers,
+                     NamedTensors& out) const {
   if (parameters) {
     for (const Slot& slot : parameters_) out.emplace_back(prefix + slot.name, *slot.tensor);
   }
   if (buffers) {
     for (const Slot& slot : buffers_) out.emplace_back(prefix + slot.name, *slot.tensor);
   }
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, buffers, out);
+  for (const auto& [name, child] : children_) {
+    child->collect(name.empty() ? prefix : prefix + name + ".", parameters, buffers, out);
+  }
 }
 
 Module::NamedTensors Module::named_parameters() const {
@@ -48,7 +53,12 @@ Tensor* Module::find_slot(const std::string& path) {
     }
   }
   for (auto& [name, child] : children_) {
-    if (path.size() > name.size() && path.compare(0, name.size(), name) == 0 && path[name.size()] == '.') {
+    if (name.empty()) {
+      if (Tensor* found = child->find_slot(path)) return found;
+      continue;
+    }
+    if (path.size() > name.size() && path.compare(0, name.size(), name) == 0 &&
+        path[name.size()] == '.') {
       if (Tensor* found = child->find_slot(path.substr(name.size() + 1))) return found;
     }
   }
@@ -97,7 +107,11 @@ void Module::to(DType dtype) {
   });
 }
 
-void Module::register_parameter(const std::string& name, Tensor* slot) { parameters_.push_back({name, slot}); }
-void Module::register_buffer(const std::string& name, Tensor* slot) { buffers_.push_back({name, slot}); }
+void Module::register_parameter(const std::string& name, Tensor* slot) {
+  parameters_.push_back({name, slot});
+}
+void Module::register_buffer(const std::string& name, Tensor* slot) {
+  buffers_.push_back({name, slot});
+}
 
 }  // namespace fsa

@@ -46,6 +46,7 @@ class Module {
 
  protected:
   // Registration stores the address of the member, so a module must not be moved.
+  // A child registered under the empty name shares its parent's prefix.
   void register_parameter(const std::string& name, Tensor* slot);
   void register_buffer(const std::string& name, Tensor* slot);
   template <typename M>

@@ -1,0 +1,77 @@
+// resnet.h: the residual classifiers, with PyTorch-compatible parameter names.
+//   CifarResNet    — He et al.'s 6n+2 CIFAR family (ResNet-20/32/44/56/110, akamaster
+//                    layout): BatchNorm, option-A shortcuts (x[:, :, ::2, ::2] + zero channels);
+//                    also the CIFAR ResNet-18 (option-B 1x1-conv shortcuts, kuangliu layout).
+//   VnnResNet      — VNN-COMP 2021 ResNet-2B/4B: no BatchNorm, conv biases, 1x1-conv shortcuts,
+//                    two linear layers.
+//   ImageNetResNet — torchvision ResNet-18/50 (BasicBlock / Bottleneck, stride on the 3x3).
+// Networks take normalised input; wrap them in NormalizedClassifier to feed RGB in [0,1].
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layers.h"
+
+namespace fsa {
+
+// x -> (x - mean) / std per RGB channel, then the wrapped network (registered under the
+// empty name, so the network's parameter names are unchanged).
+struct Preprocessing {
+  std::array<double, 3> mean{0.0, 0.0, 0.0};
+  std::array<double, 3> std{1.0, 1.0, 1.0};
+};
+
+class NormalizedClassifier : public Module {
+ public:
+  NormalizedClassifier(std::shared_ptr<Module> network, const Preprocessing& preprocessing);
+  Tensor forward(const Tensor& x) override;
+  const Preprocessing& preprocessing() const { return preprocessing_; }
+  Module& network() { return *network_; }
+
+ private:
+  std::shared_ptr<Module> network_;
+  Preprocessing preprocessing_;
+};
+
+class CifarResNet : public Module {
+ public:
+  // depth = 6n + 2 with option-A shortcuts, or 18 for the option-B ResNet-18.
+  explicit CifarResNet(int depth, int64_t classes = 10, uint64_t seed = 1);
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::shared_ptr<Conv2d> conv1_;
+  std::shared_ptr<BatchNorm> bn1_;
+  std::vector<std::shared_ptr<Sequential>> stages_;
+  std::shared_ptr<Linear> linear_;
+};
+
+class VnnResNet : public Module {
+ public:
+  // "resnet2b" or "resnet4b".
+  explicit VnnResNet(const std::string& variant, uint64_t seed = 1);
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::shared_ptr<Conv2d> conv1_;
+  std::vector<std::shared_ptr<Sequential>> stages_;
+  std::shared_ptr<Linear> linear1_, linear2_;
+};
+
+class ImageNetResNet : public Module {
+ public:
+  // depth 18 (BasicBlock) or 50 (Bottleneck).
+  explicit ImageNetResNet(int depth, int64_t classes = 1000, uint64_t seed = 1);
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  std::shared_ptr<Conv2d> conv1_;
+  std::shared_ptr<BatchNorm> bn1_;
+  std::vector<std::shared_ptr<Sequential>> stages_;
+  std::shared_ptr<Linear> fc_;
+};
+
+}  // namespace fsa

@@ -226,13 +226,46 @@ def vgg_case():
             "weight_grad_norms": [float(t.grad.double().norm()) for t in inputs[1::2]]}
 
 
+def parameter_values(name, shape, seed):
+    """The deterministic random value of a model parameter or buffer; tests/models_test.cpp
+    applies the same rule (seed = 1000 + position of the name in sorted order)."""
+    if name.endswith("running_var"):
+        return uniform(shape, seed, 0.5, 1.5)
+    if name.endswith("running_mean") or (len(shape) == 1 and name.endswith("bias")):
+        return uniform(shape, seed, -0.1, 0.1)
+    if len(shape) == 1:
+        return uniform(shape, seed, 0.5, 1.5)
+    bound = (3.0 / float(np.prod(shape[1:]))) ** 0.5
+    return uniform(shape, seed, -bound, bound)
+
+
+def model_case(name, model, input_shape):
+    import torchvision  # noqa: F401  (Debian python3-torchvision)
+    state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    values = {k: parameter_values(k, list(state[k].shape), 1000 + i) for i, k in enumerate(sorted(state))}
+    model.load_state_dict(values, strict=False)
+    model.eval()
+    x = uniform(input_shape, 70, 0.0, 1.0)
+    with torch.no_grad():
+        y = model(x)
+    return {"name": name, "input": spec(input_shape, 70, 0.0, 1.0), "output": tensor_json(y),
+            "parameter_count": len(state)}
+
+
+def model_cases():
+    import torchvision
+    return [model_case("torchvision_resnet50", torchvision.models.resnet50(), [2, 3, 64, 64]),
+            model_case("torchvision_resnet18", torchvision.models.resnet18(), [2, 3, 64, 64]),
+            model_case("torchvision_vgg19_features_to_relu4_1", torchvision.models.vgg19().features[:21], [1, 3, 32, 32])]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data", "golden"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     files = {"conv2d": conv_cases(), "spatial": pool_cases() + resize_cases(), "normalization": norm_cases(),
-             "losses": loss_cases(), "optimizers": optimizer_cases(), "vgg19": [vgg_case()]}
+             "losses": loss_cases(), "optimizers": optimizer_cases(), "vgg19": [vgg_case()], "models": model_cases()}
     for name, cases in files.items():
         path = os.path.join(args.out, name + ".json")
         with open(path + ".tmp", "w") as f:

@@ -22,7 +22,7 @@ Tensor channel_std(const Tensor& x, double eps) {
   Tensor std = backend_for(x.device()).channel_std_forward(x, eps);
   if (auto node = make_node<ChannelStdBackward>({x})) {
     node->x = x;
-    node->std = std;
+    node->std = detach(std);  // NOTE: not std itself: that would make a cycle
     attach(std, node);
   }
   return std;

@@ -24,7 +24,7 @@ Tensor unary(UnaryOp op, const Tensor& x, const UnaryArgs& args = {}) {
     node->op = op;
     node->args = args;
     node->x = x;
-    node->y = y;
+    node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
     attach(y, node);
   }
   return y;

@@ -23,6 +23,16 @@ struct Pool2dParams {
   bool ceil_mode = false;
 };
 
+// Output extent of pooling along an axis of extent `in` (PyTorch's formula, ceil_mode rule
+// included); may be < 1 when the kernel does not fit, which the ops reject.
+inline int64_t pool2d_output_size(int64_t in, const Pool2dParams& p) {
+  const int64_t span = in + 2 * p.padding - p.kernel + (p.ceil_mode ? p.stride - 1 : 0);
+  if (span < 0) return 0;
+  int64_t out = span / p.stride + 1;
+  if (p.ceil_mode && (out - 1) * p.stride >= in + p.padding) --out;
+  return out;
+}
+
 // Bilinear source coordinates, for output index d and scale = in/out:
 //   align_corners: s = d * (in-1)/(out-1)
 //   half_pixel:    s = (d + 0.5) * scale - 0.5, clamped at 0 (PyTorch align_corners=False)

@@ -20,4 +20,15 @@ void check_input(const char* op, const char* name, const Tensor& x, int64_t ndim
             " dimensions, got ", x.shape());
 }
 
+void check_pool2d(const char* op, const Tensor& x, const Pool2dParams& p) {
+  check_input(op, "x", x, 4);
+  FSA_CHECK(x.dim(2) > 0 && x.dim(3) > 0, "[", op, "] empty image in input ", x.shape());
+  FSA_CHECK(p.kernel > 0 && p.stride > 0, "[", op, "] kernel ", p.kernel, " and stride ", p.stride,
+            " must be positive, input ", x.shape());
+  FSA_CHECK(p.padding >= 0 && 2 * p.padding <= p.kernel, "[", op, "] padding ", p.padding,
+            " must be between 0 and half the kernel ", p.kernel, ", input ", x.shape());
+  FSA_CHECK(x.dim(2) + 2 * p.padding >= p.kernel && x.dim(3) + 2 * p.padding >= p.kernel, "[", op,
+            "] kernel ", p.kernel, " does not fit input ", x.shape(), " with padding ", p.padding);
+}
+
 }  // namespace fsa

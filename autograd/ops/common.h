@@ -13,4 +13,9 @@ Tensor sum_to_shape(const Tensor& gradient, const Shape& shape);
 // Throws unless `x` is defined, floating and of rank `ndim` (ndim < 0: any rank).
 void check_input(const char* op, const char* name, const Tensor& x, int64_t ndim = -1);
 
+// Throws unless x is (N,C,H,W) floating and the pooling window of `p` is valid for it:
+// non-empty H and W, positive kernel and stride, 0 <= padding <= kernel/2, and the
+// kernel fits the padded input.
+void check_pool2d(const char* op, const Tensor& x, const Pool2dParams& p);
+
 }  // namespace fsa

@@ -1,40 +1,248 @@
-// pool.cpp: NOT YET IMPLEMENTED (placeholders that throw).
+// pool.cpp: reflection padding, max and average pooling, nearest upsampling, forward and
+// backward, over (N,C,H,W). Every kernel loops over the N*C planes independently; backward
+// kernels scatter into a zeroed dx that they own (never into an input).
+#include <algorithm>
+#include <cmath>
+
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/dispatch.h"
 
 namespace fsa {
 
+namespace {
+
+// Mirror index without repeating the edge: -1 -> 1, in -> in-2 (requires pad < in).
+int64_t reflect_index(int64_t padded, int64_t pad, int64_t in) {
+  const int64_t i = padded - pad;
+  if (i < 0) return -i;
+  if (i >= in) return 2 * (in - 1) - i;
+  return i;
+}
+
+// One pooling window along one axis: [start, end) clipped to the input, and `span`, its
+// extent in the padded input (the avg-pool divisor factor, count_include_pad=True).
+struct Window {
+  int64_t start, end, span;
+};
+
+Window pool_window(int64_t out_index, int64_t in, const Pool2dParams& p) {
+  const int64_t first = out_index * p.stride - p.padding;
+  const int64_t last = std::min(first + p.kernel, in + p.padding);
+  return {std::max<int64_t>(first, 0), std::min(last, in), last - first};
+}
+
+struct PlaneDims {
+  int64_t planes, in_h, in_w, out_h, out_w;
+};
+
+PlaneDims pool_dims(const Shape& x_shape, const Pool2dParams& p) {
+  return {x_shape[0] * x_shape[1], x_shape[2], x_shape[3], pool2d_output_size(x_shape[2], p),
+          pool2d_output_size(x_shape[3], p)};
+}
+
+// Flat in-plane index of the window's maximum; the first one in row-major order on ties.
+// A NaN wins (and propagates) as in PyTorch.
+template <typename T>
+int64_t window_argmax(const T* plane, int64_t in_w, const Window& rows, const Window& cols) {
+  int64_t best = rows.start * in_w + cols.start;
+  for (int64_t h = rows.start; h < rows.end; ++h) {
+    for (int64_t w = cols.start; w < cols.end; ++w) {
+      const T value = plane[h * in_w + w];
+      if (value > plane[best] || std::isnan(value)) best = h * in_w + w;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 Tensor CpuBackend::reflection_pad2d_forward(const Tensor& x, int64_t pad) const {
-  fail("[reflection_pad2d_forward] not implemented on cpu yet");
+  const int64_t planes = x.dim(0) * x.dim(1), in_h = x.dim(2), in_w = x.dim(3);
+  const int64_t out_h = in_h + 2 * pad, out_w = in_w + 2 * pad;
+  Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), out_h, out_w}, x.dtype());
+  dispatch_float(x.dtype(), "reflection_pad2d_forward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* src = in + plane * in_h * in_w;
+      T* dst = out + plane * out_h * out_w;
+      for (int64_t h = 0; h < out_h; ++h) {
+        const int64_t src_h = reflect_index(h, pad, in_h);
+        for (int64_t w = 0; w < out_w; ++w) {
+          dst[h * out_w + w] = src[src_h * in_w + reflect_index(w, pad, in_w)];
+        }
+      }
+    }
+  });
+  return y;
 }
 
+// dx[i] = sum of dy over every padded position that mirrors i.
 Tensor CpuBackend::reflection_pad2d_backward(const Tensor& dy, int64_t pad) const {
-  fail("[reflection_pad2d_backward] not implemented on cpu yet");
+  const int64_t planes = dy.dim(0) * dy.dim(1), out_h = dy.dim(2), out_w = dy.dim(3);
+  const int64_t in_h = out_h - 2 * pad, in_w = out_w - 2 * pad;
+  Tensor dx = Tensor::zeros(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
+  dispatch_float(dy.dtype(), "reflection_pad2d_backward", [&]<typename T>() {
+    const T* dys = dy.data<T>();
+    T* dxs = dx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* src = dys + plane * out_h * out_w;
+      T* dst = dxs + plane * in_h * in_w;
+      for (int64_t h = 0; h < out_h; ++h) {
+        const int64_t dst_h = reflect_index(h, pad, in_h);
+        for (int64_t w = 0; w < out_w; ++w) {
+          dst[dst_h * in_w + reflect_index(w, pad, in_w)] += src[h * out_w + w];
+        }
+      }
+    }
+  });
+  return dx;
 }
 
+// Padding counts as -inf: only input elements compete for the maximum.
 Tensor CpuBackend::max_pool2d_forward(const Tensor& x, const Pool2dParams& p) const {
-  fail("[max_pool2d_forward] not implemented on cpu yet");
+  const PlaneDims d = pool_dims(x.shape(), p);
+  Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), d.out_h, d.out_w}, x.dtype());
+  dispatch_float(x.dtype(), "max_pool2d_forward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < d.planes; ++plane) {
+      const T* src = in + plane * d.in_h * d.in_w;
+      T* dst = out + plane * d.out_h * d.out_w;
+      for (int64_t oh = 0; oh < d.out_h; ++oh) {
+        const Window rows = pool_window(oh, d.in_h, p);
+        for (int64_t ow = 0; ow < d.out_w; ++ow) {
+          const Window cols = pool_window(ow, d.in_w, p);
+          dst[oh * d.out_w + ow] = src[window_argmax(src, d.in_w, rows, cols)];
+        }
+      }
+    }
+  });
+  return y;
 }
 
 Tensor CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& dy,
                                        const Pool2dParams& p) const {
-  fail("[max_pool2d_backward] not implemented on cpu yet");
+  const PlaneDims d = pool_dims(x.shape(), p);
+  Tensor dx = Tensor::zeros(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), "max_pool2d_backward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    const T* dys = dy.data<T>();
+    T* dxs = dx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < d.planes; ++plane) {
+      const T* src = in + plane * d.in_h * d.in_w;
+      const T* grad_out = dys + plane * d.out_h * d.out_w;
+      T* grad_in = dxs + plane * d.in_h * d.in_w;
+      for (int64_t oh = 0; oh < d.out_h; ++oh) {
+        const Window rows = pool_window(oh, d.in_h, p);
+        for (int64_t ow = 0; ow < d.out_w; ++ow) {
+          const Window cols = pool_window(ow, d.in_w, p);
+          grad_in[window_argmax(src, d.in_w, rows, cols)] += grad_out[oh * d.out_w + ow];
+        }
+      }
+    }
+  });
+  return dx;
 }
 
+// The divisor is the window's extent in the padded input (count_include_pad=True); with
+// ceil_mode a window that runs past the right padding has a smaller divisor (PyTorch).
 Tensor CpuBackend::avg_pool2d_forward(const Tensor& x, const Pool2dParams& p) const {
-  fail("[avg_pool2d_forward] not implemented on cpu yet");
+  const PlaneDims d = pool_dims(x.shape(), p);
+  Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), d.out_h, d.out_w}, x.dtype());
+  dispatch_float(x.dtype(), "avg_pool2d_forward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < d.planes; ++plane) {
+      const T* src = in + plane * d.in_h * d.in_w;
+      T* dst = out + plane * d.out_h * d.out_w;
+      for (int64_t oh = 0; oh < d.out_h; ++oh) {
+        const Window rows = pool_window(oh, d.in_h, p);
+        for (int64_t ow = 0; ow < d.out_w; ++ow) {
+          const Window cols = pool_window(ow, d.in_w, p);
+          double total = 0.0;
+          for (int64_t h = rows.start; h < rows.end; ++h) {
+            for (int64_t w = cols.start; w < cols.end; ++w) total += src[h * d.in_w + w];
+          }
+          dst[oh * d.out_w + ow] =
+              static_cast<T>(total / static_cast<double>(rows.span * cols.span));
+        }
+      }
+    }
+  });
+  return y;
 }
 
 Tensor CpuBackend::avg_pool2d_backward(const Tensor& dy, const Shape& x_shape,
                                        const Pool2dParams& p) const {
-  fail("[avg_pool2d_backward] not implemented on cpu yet");
+  const PlaneDims d = pool_dims(x_shape, p);
+  Tensor dx = Tensor::zeros(x_shape, dy.dtype());
+  dispatch_float(dy.dtype(), "avg_pool2d_backward", [&]<typename T>() {
+    const T* dys = dy.data<T>();
+    T* dxs = dx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < d.planes; ++plane) {
+      const T* grad_out = dys + plane * d.out_h * d.out_w;
+      T* grad_in = dxs + plane * d.in_h * d.in_w;
+      for (int64_t oh = 0; oh < d.out_h; ++oh) {
+        const Window rows = pool_window(oh, d.in_h, p);
+        for (int64_t ow = 0; ow < d.out_w; ++ow) {
+          const Window cols = pool_window(ow, d.in_w, p);
+          const T share = grad_out[oh * d.out_w + ow] / static_cast<T>(rows.span * cols.span);
+          for (int64_t h = rows.start; h < rows.end; ++h) {
+            for (int64_t w = cols.start; w < cols.end; ++w) grad_in[h * d.in_w + w] += share;
+          }
+        }
+      }
+    }
+  });
+  return dx;
 }
 
 Tensor CpuBackend::upsample_nearest_forward(const Tensor& x, int64_t scale) const {
-  fail("[upsample_nearest_forward] not implemented on cpu yet");
+  const int64_t planes = x.dim(0) * x.dim(1), in_h = x.dim(2), in_w = x.dim(3);
+  const int64_t out_h = in_h * scale, out_w = in_w * scale;
+  Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), out_h, out_w}, x.dtype());
+  dispatch_float(x.dtype(), "upsample_nearest_forward", [&]<typename T>() {
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* src = in + plane * in_h * in_w;
+      T* dst = out + plane * out_h * out_w;
+      for (int64_t h = 0; h < out_h; ++h) {
+        for (int64_t w = 0; w < out_w; ++w)
+          dst[h * out_w + w] = src[(h / scale) * in_w + w / scale];
+      }
+    }
+  });
+  return y;
 }
 
+// dx[i,j] = sum of dy over the scale x scale block that copied x[i,j].
 Tensor CpuBackend::upsample_nearest_backward(const Tensor& dy, int64_t scale) const {
-  fail("[upsample_nearest_backward] not implemented on cpu yet");
+  const int64_t planes = dy.dim(0) * dy.dim(1), out_h = dy.dim(2), out_w = dy.dim(3);
+  const int64_t in_h = out_h / scale, in_w = out_w / scale;
+  Tensor dx = Tensor::zeros(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
+  dispatch_float(dy.dtype(), "upsample_nearest_backward", [&]<typename T>() {
+    const T* dys = dy.data<T>();
+    T* dxs = dx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const T* src = dys + plane * out_h * out_w;
+      T* dst = dxs + plane * in_h * in_w;
+      for (int64_t h = 0; h < out_h; ++h) {
+        for (int64_t w = 0; w < out_w; ++w)
+          dst[(h / scale) * in_w + w / scale] += src[h * out_w + w];
+      }
+    }
+  });
+  return dx;
 }
 
 }  // namespace fsa

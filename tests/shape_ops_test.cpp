@@ -207,5 +207,16 @@ TEST(PadChannels, GradientAndValues) {
       "[pad_channels] padding must be non-negative, got before -1 and after 1");
 }
 
+TEST(LayoutLargeTensors, RoundTrips) {
+  // Large enough for the parallel loops: each pair of ops must give back the input.
+  const Tensor x = random_tensor({4, 16, 32, 32}, 214, -1, 1, DType::f32);
+  const Tensor nhwc = permute(x, {0, 2, 3, 1});
+  EXPECT_EQ(nhwc.shape(), (Shape{4, 32, 32, 16}));
+  EXPECT_TRUE(tensors_near(permute(nhwc, {0, 3, 1, 2}), x, 0, 0));
+  EXPECT_TRUE(tensors_near(flip(flip(x, 2), 2), x, 0, 0));
+  const Tensor halves = concat({slice(x, 1, 0, 8), slice(x, 1, 8, 16)}, 1);
+  EXPECT_TRUE(tensors_near(halves, x, 0, 0));
+}
+
 }  // namespace
 }  // namespace fsa::testing

@@ -75,15 +75,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
     update_running(state.running_mean, mean, state.momentum, 1.0);
     update_running(state.running_var, var, state.momentum, count / (count - 1.0));
   } else {
-    // Copies: the buffers change in place at the next training step, the graph must not.
-    mean = state.running_mean.clone();
-    var = state.running_var.clone();
+    mean = state.running_mean;
+    var = state.running_var;
   }
   Tensor y = backend.batch_norm_forward(x, mean, var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormBackward>({x, gamma, beta})) {
     node->x = x;
-    node->mean = mean;
-    node->var = var;
+    // Eval saves copies: the buffers change in place at the next training step, the graph
+    // must not.
+    node->mean = training ? mean : mean.clone();
+    node->var = training ? var : var.clone();
     node->gamma = gamma;
     node->eps = state.eps;
     node->training = training;

@@ -22,6 +22,12 @@ void check_labels_in_range(const char* op, const Tensor& labels, int64_t classes
   }
 }
 
+// Untargeted margins take top_k of the (classes - 1) wrong logits: a cheap re-check of the op.
+void check_top_k(const char* op, const CwMarginParams& p, int64_t classes) {
+  FSA_CHECK(classes >= 2 && (p.targeted || (p.top_k >= 1 && p.top_k < classes)), "[", op,
+            "] top_k = ", p.top_k, " is out of range for ", classes, " classes");
+}
+
 // log(sum_j exp(z_j)) of one row, shifted by its maximum so no exp overflows.
 template <typename T>
 double log_sum_exp(const T* row, int64_t classes) {
@@ -122,6 +128,7 @@ Tensor CpuBackend::cw_margin_forward(const Tensor& logits, const Tensor& labels,
                                      const CwMarginParams& p) const {
   const int64_t samples = logits.dim(0), classes = logits.dim(1);
   check_labels_in_range("cw_margin_forward", labels, classes);
+  check_top_k("cw_margin_forward", p, classes);
   Tensor loss = Tensor::empty(Shape{samples}, logits.dtype());
   dispatch_float(logits.dtype(), "cw_margin_forward", [&]<typename T>() {
     const T* z = logits.data<T>();
@@ -143,6 +150,7 @@ Tensor CpuBackend::cw_margin_backward(const Tensor& logits, const Tensor& labels
                                       const CwMarginParams& p) const {
   const int64_t samples = logits.dim(0), classes = logits.dim(1);
   check_labels_in_range("cw_margin_backward", labels, classes);
+  check_top_k("cw_margin_backward", p, classes);
   Tensor dx = Tensor::zeros(logits.shape(), logits.dtype());
   dispatch_float(logits.dtype(), "cw_margin_backward", [&]<typename T>() {
     const T* z = logits.data<T>();

@@ -44,7 +44,7 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
     T* means = stats.mean.data<T>();
     T* vars = stats.var.data<T>();
     const double count = static_cast<double>(layout.per_channel());
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
       // Two passes: the mean first, then the squared deviations (no cancellation).
       double total = 0.0;
@@ -111,7 +111,7 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     T* dgammas = gammas ? grads.dgamma.data<T>() : nullptr;
     T* dbetas = gammas ? grads.dbeta.data<T>() : nullptr;
     const double count = static_cast<double>(layout.per_channel());
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
       const double channel_mean = means[c];

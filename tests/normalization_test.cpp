@@ -1,0 +1,182 @@
+// normalization_test.cpp: batch norm gradients (training and eval, with and without the
+// affine transform), forward values and the running-statistic update on a hand-computed
+// case, and the error messages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "autograd/ops.h"
+#include "autograd/variable.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+namespace fsa::testing {
+namespace {
+
+using Inputs = std::vector<Tensor>;
+
+// Fresh buffers: running mean 0, running variance 1 (PyTorch's initial values).
+BatchNormState fresh_state(int64_t channels, DType dtype = DType::f64) {
+  return BatchNormState{.running_mean = Tensor::zeros({channels}, dtype),
+                        .running_var = Tensor::ones({channels}, dtype)};
+}
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error containing: " << fragment;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(BatchNormGrad, TrainingImagesWithAffine) {
+  const Inputs in = {random_tensor({3, 2, 2, 3}, 100), random_tensor({2}, 101, 0.5, 1.5),
+                     random_tensor({2}, 102)};
+  expect_gradients_match(
+      "batch_norm",
+      [](const Inputs& v) {
+        BatchNormState state = fresh_state(2);
+        return batch_norm(v[0], v[1], v[2], state, true);
+      },
+      in);
+}
+
+TEST(BatchNormGrad, TrainingFeaturesWithoutAffine) {
+  const Inputs in = {random_tensor({5, 3}, 103), Tensor(), Tensor()};
+  expect_gradients_match(
+      "batch_norm",
+      [](const Inputs& v) {
+        BatchNormState state = fresh_state(3);
+        return batch_norm(v[0], v[1], v[2], state, true);
+      },
+      in);
+}
+
+TEST(BatchNormGrad, EvalUsesRunningStatisticsAsConstants) {
+  const Inputs in = {random_tensor({2, 3, 2, 2}, 104), random_tensor({3}, 105, 0.5, 1.5),
+                     random_tensor({3}, 106)};
+  const Tensor running_mean = random_tensor({3}, 107),
+               running_var = random_tensor({3}, 108, 0.5, 2);
+  expect_gradients_match(
+      "batch_norm",
+      [&](const Inputs& v) {
+        BatchNormState state{.running_mean = running_mean, .running_var = running_var};
+        return batch_norm(v[0], v[1], v[2], state, false);
+      },
+      in);
+}
+
+// x (2,2,1,2): channel 0 holds 1,3,5,7 (mean 4, biased var 5, unbiased 20/3),
+// channel 1 holds 2,2,2,2 (mean 2, var 0).
+Tensor hand_input(DType dtype = DType::f64) {
+  return Tensor::from_vector({1, 3, 2, 2, 5, 7, 2, 2}, {2, 2, 1, 2}, dtype);
+}
+
+TEST(BatchNormForward, TrainingValuesAndRunningUpdate) {
+  const double eps = 1e-5;
+  const Tensor gamma = Tensor::from_vector({2, 1}, {2}, DType::f64);
+  const Tensor beta = Tensor::from_vector({0.5, -1}, {2}, DType::f64);
+  BatchNormState state = fresh_state(2);
+  const Tensor y = batch_norm(hand_input(), gamma, beta, state, true);
+  const double s = 2.0 / std::sqrt(5.0 + eps);
+  const Tensor expected =
+      Tensor::from_vector({-3 * s + 0.5, -1 * s + 0.5, -1, -1, 1 * s + 0.5, 3 * s + 0.5, -1, -1},
+                          {2, 2, 1, 2}, DType::f64);
+  EXPECT_TRUE(tensors_near(y, expected, 1e-12, 1e-12));
+  // running = 0.9 * running + 0.1 * batch, with the unbiased variance.
+  EXPECT_TRUE(tensors_near(state.running_mean, Tensor::from_vector({0.4, 0.2}, {2}, DType::f64),
+                           1e-12, 1e-12));
+  EXPECT_TRUE(tensors_near(state.running_var,
+                           Tensor::from_vector({0.9 + 0.1 * 20.0 / 3.0, 0.9}, {2}, DType::f64),
+                           1e-12, 1e-12));
+}
+
+TEST(BatchNormForward, EvalUsesRunningStatisticsAndLeavesThem) {
+  const double eps = 1e-5;
+  BatchNormState state{.running_mean = Tensor::from_vector({1, -2}, {2}, DType::f64),
+                       .running_var = Tensor::from_vector({4, 0.25}, {2}, DType::f64)};
+  const Tensor y = batch_norm(hand_input(), Tensor(), Tensor(), state, false);
+  const double s0 = 1.0 / std::sqrt(4 + eps), s1 = 1.0 / std::sqrt(0.25 + eps);
+  const Tensor expected = Tensor::from_vector(
+      {0 * s0, 2 * s0, 4 * s1, 4 * s1, 4 * s0, 6 * s0, 4 * s1, 4 * s1}, {2, 2, 1, 2}, DType::f64);
+  EXPECT_TRUE(tensors_near(y, expected, 1e-12, 1e-12));
+  EXPECT_EQ(state.running_mean.to_vector(), (std::vector<double>{1, -2}));
+  EXPECT_EQ(state.running_var.to_vector(), (std::vector<double>{4, 0.25}));
+}
+
+TEST(BatchNormForward, EvalGraphKeepsStatisticsOfItsForwardPass) {
+  // dx = dy * gamma / sqrt(running_var + eps) with the running_var of the forward pass,
+  // even when a training step changes the buffers before backward.
+  const double eps = 1e-5;
+  BatchNormState state{.running_mean = Tensor::zeros({2}, DType::f64),
+                       .running_var = Tensor::from_vector({4, 1}, {2}, DType::f64),
+                       .eps = eps};
+  const Tensor x = hand_input();
+  set_requires_grad(x, true);
+  const Tensor gamma = Tensor::from_vector({3, 1}, {2}, DType::f64);
+  const Tensor y = batch_norm(x, gamma, Tensor::zeros({2}, DType::f64), state, false);
+  batch_norm(hand_input(), Tensor(), Tensor(), state, true);  // moves the buffers
+  backward(sum(y));
+  const double d0 = 3.0 / std::sqrt(4 + eps), d1 = 1.0 / std::sqrt(1 + eps);
+  EXPECT_TRUE(tensors_near(
+      grad(x), Tensor::from_vector({d0, d0, d1, d1, d0, d0, d1, d1}, {2, 2, 1, 2}, DType::f64),
+      1e-12, 1e-12));
+}
+
+TEST(BatchNormForward, Float32MatchesFloat64) {
+  const Tensor x = random_tensor({4, 3, 3, 3}, 109);
+  const Tensor gamma = random_tensor({3}, 110, 0.5, 1.5), beta = random_tensor({3}, 111);
+  BatchNormState state64 = fresh_state(3), state32 = fresh_state(3, DType::f32);
+  const Tensor y64 = batch_norm(x, gamma, beta, state64, true);
+  const Tensor y32 =
+      batch_norm(x.to(DType::f32), gamma.to(DType::f32), beta.to(DType::f32), state32, true);
+  EXPECT_TRUE(tensors_near(y32, y64, 1e-5, 1e-5));
+  EXPECT_TRUE(tensors_near(state32.running_var, state64.running_var, 1e-6, 1e-6));
+}
+
+TEST(BatchNormErrors, NameTheOpAndShapes) {
+  const Tensor x = Tensor::zeros({2, 3, 4, 4});
+  const Tensor gamma3 = Tensor::ones({3}), beta3 = Tensor::zeros({3});
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(3, DType::f32);
+        batch_norm(x, Tensor::ones({4}), beta3, state, true);
+      },
+      "[batch_norm] gamma has shape (4) but input (2,3,4,4) has 3 channels");
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(3, DType::f32);
+        batch_norm(Tensor::zeros({2, 3, 4}), gamma3, beta3, state, true);
+      },
+      "[batch_norm] input must be (N,C) or (N,C,H,W), got (2,3,4)");
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(3, DType::f32);
+        batch_norm(Tensor::zeros({1, 3}), gamma3, beta3, state, true);
+      },
+      "more than one value per channel, input (1,3)");
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(3, DType::f32);
+        batch_norm(x, gamma3, Tensor(), state, true);
+      },
+      "[batch_norm] gamma and beta must be both defined or both undefined");
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(2, DType::f32);
+        batch_norm(x, gamma3, beta3, state, false);
+      },
+      "[batch_norm] running_mean has shape (2) but input (2,3,4,4) has 3 channels");
+  expect_error(
+      [&] {
+        BatchNormState state = fresh_state(3, DType::f64);
+        batch_norm(x, gamma3, beta3, state, false);
+      },
+      "[batch_norm] tensors of different dtypes");
+}
+
+}  // namespace
+}  // namespace fsa::testing

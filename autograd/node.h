@@ -5,6 +5,8 @@
 //   Tensor y = backend_for(x.device()).some_forward(x);
 //   if (auto node = make_node<SomeBackward>({x})) { node->x = x; attach(y, node); }
 //   return y;
+// A node that needs its own output saves detach(y): y points at the node, so keeping y
+// itself would make a reference cycle and the graph would never be freed.
 #pragma once
 
 #include <memory>

@@ -96,7 +96,7 @@ void CpuBackend::fill_uniform(const Tensor& x, double lo, double hi, uint64_t se
   dispatch_float(x.dtype(), "fill_uniform", [&]<typename T>() {
     T* out = x.data<T>();
     const int64_t n = x.numel();
-#pragma omp parallel for
+#pragma omp parallel for if (n > 32768)
     for (int64_t i = 0; i < n; ++i) {
       out[i] = static_cast<T>(lo + (hi - lo) * philox_uniform(seed, offset + i));
     }
@@ -108,7 +108,7 @@ void CpuBackend::fill_normal(const Tensor& x, double mean, double std, uint64_t 
   dispatch_float(x.dtype(), "fill_normal", [&]<typename T>() {
     T* out = x.data<T>();
     const int64_t n = x.numel();
-#pragma omp parallel for
+#pragma omp parallel for if (n > 32768)
     for (int64_t i = 0; i < n; ++i) {
       out[i] = static_cast<T>(mean + std * philox_normal(seed, offset + i));
     }

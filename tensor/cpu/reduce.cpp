@@ -64,7 +64,7 @@ Tensor CpuBackend::channel_std_forward(const Tensor& x, double eps) const {
   dispatch_float(x.dtype(), "channel_std_forward", [&]<typename T>() {
     const T* in = x.data<T>();
     T* out = std.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* values = in + plane * area;
       double total = 0.0;
@@ -88,7 +88,7 @@ Tensor CpuBackend::channel_std_backward(const Tensor& x, const Tensor& std,
     const T* stds = std.data<T>();
     const T* dys = dy.data<T>();
     T* out = dx.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* values = in + plane * area;
       double total = 0.0;

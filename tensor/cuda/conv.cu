@@ -31,7 +31,8 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
 }
 
 // The first algorithm of cuDNN's ranking that it can run here, preferring kConvMath and
-// deterministic algorithms (reproducible gradients), then relaxing those in turn.
+// deterministic algorithms (reproducible gradients), then relaxing those in turn; never
+// one that converts the data to half precision.
 // `workspace_of(algo, math, &bytes)` says whether the algorithm runs and what it needs.
 template <typename Perf, typename WorkspaceQuery>
 ConvAlgorithm pick_algorithm(const Perf* ranking, int count, WorkspaceQuery workspace_of,
@@ -40,6 +41,7 @@ ConvAlgorithm pick_algorithm(const Perf* ranking, int count, WorkspaceQuery work
     for (int i = 0; i < count; ++i) {
       const Perf& perf = ranking[i];
       if (perf.status != CUDNN_STATUS_SUCCESS) continue;
+      if (perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
       if (relaxed < 2 && perf.mathType != kConvMath) continue;
       if (relaxed < 1 && perf.determinism != CUDNN_DETERMINISTIC) continue;
       size_t bytes = 0;

@@ -21,17 +21,21 @@ __global__ void fill_kernel(T* out, T value, int64_t n) {
   for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) out[i] = value;
 }
 
+// NOTE: __dmul_rn / __dadd_rn forbid nvcc's fused multiply-add, so each value rounds as in
+// the CPU loop: uniform fills match the CPU bit for bit (normal fills up to the last bits
+// of the device's log and cos).
 __global__ void fill_uniform_kernel(float* out, double lo, double hi, uint64_t seed,
                                     uint64_t offset, int64_t n) {
   for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
-    out[i] = static_cast<float>(lo + (hi - lo) * philox_uniform(seed, offset + i));
+    out[i] =
+        static_cast<float>(__dadd_rn(lo, __dmul_rn(hi - lo, philox_uniform(seed, offset + i))));
   }
 }
 
 __global__ void fill_normal_kernel(float* out, double mean, double std, uint64_t seed,
                                    uint64_t offset, int64_t n) {
   for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
-    out[i] = static_cast<float>(mean + std * philox_normal(seed, offset + i));
+    out[i] = static_cast<float>(__dadd_rn(mean, __dmul_rn(std, philox_normal(seed, offset + i))));
   }
 }
 

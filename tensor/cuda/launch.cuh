@@ -1,6 +1,7 @@
 // launch.cuh: what the .cu kernel files share: launch sizes, grid-stride indices, a block
-// reduction and StridedIndex, the device twin of BroadcastIndexer (tensor/broadcast.h).
-// Kernels index with int64_t so tensors above 2^31 elements stay correct.
+// reduction, the top-k ranking of a row, and StridedIndex, the device twin of
+// BroadcastIndexer (tensor/broadcast.h). Kernels index with int64_t so tensors above 2^31
+// elements stay correct.
 #pragma once
 
 #include <algorithm>

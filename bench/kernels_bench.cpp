@@ -4,6 +4,7 @@
 // Benchmark prints GFLOP/s as items_per_second.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <string>
 
 #include "autograd/ops.h"

@@ -22,17 +22,6 @@ Tensor NormalizedClassifier::forward(const Tensor& x) {
 
 namespace {
 
-std::shared_ptr<Conv2d> stem_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                  bool bias, uint64_t seed) {
-  return std::make_shared<Conv2d>(Conv2d::Options{.in_channels = in,
-                                                  .out_channels = out,
-                                                  .kernel = kernel,
-                                                  .stride = stride,
-                                                  .padding = kernel / 2,
-                                                  .bias = bias},
-                                  seed);
-}
-
 // A stage of `blocks` basic blocks, the first with `stride`.
 std::shared_ptr<Sequential> basic_stage(int64_t in, int64_t out, int blocks, int64_t stride,
                                         bool batch_norm, Shortcut projection,
@@ -59,7 +48,7 @@ CifarResNet::CifarResNet(int depth, int64_t classes, uint64_t seed) {
       resnet18 ? std::vector<int64_t>{64, 128, 256, 512} : std::vector<int64_t>{16, 32, 64};
   const int blocks = resnet18 ? 2 : (depth - 2) / 6;
   const Shortcut projection = resnet18 ? Shortcut::conv_bn : Shortcut::option_a;
-  conv1_ = register_module("conv1", stem_conv(3, widths[0], 3, 1, false, seed));
+  conv1_ = register_module("conv1", make_conv(3, widths[0], 3, 1, false, seed));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm>(widths[0]));
   int64_t in = widths[0];
   for (size_t s = 0; s < widths.size(); ++s) {
@@ -82,7 +71,7 @@ VnnResNet::VnnResNet(const std::string& variant, uint64_t seed) {
             variant, "': expected resnet2b or resnet4b");
   const bool two_b = variant == "resnet2b";
   const int64_t stem = two_b ? 8 : 16, width = two_b ? 16 : 32;
-  conv1_ = register_module("conv1", stem_conv(3, stem, 3, 2, true, seed));
+  conv1_ = register_module("conv1", make_conv(3, stem, 3, 2, true, seed));
   stages_.push_back(register_module(
       "layer1",
       basic_stage(stem, width, 2, 2, false, Shortcut::conv_bias, "shortcut", seed + 100)));
@@ -105,7 +94,7 @@ Tensor VnnResNet::forward(const Tensor& x) {
 
 ImageNetResNet::ImageNetResNet(int depth, int64_t classes, uint64_t seed) {
   FSA_CHECK(depth == 18 || depth == 50, "[imagenet_resnet] depth must be 18 or 50, got ", depth);
-  conv1_ = register_module("conv1", stem_conv(3, 64, 7, 2, false, seed));
+  conv1_ = register_module("conv1", make_conv(3, 64, 7, 2, false, seed));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm>(64));
   const std::vector<int64_t> widths = {64, 128, 256, 512};
   const std::vector<int> blocks =

@@ -3,9 +3,8 @@
 
 namespace fsa {
 
-namespace {
-std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool bias,
-                             uint64_t seed) {
+std::shared_ptr<Conv2d> make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                  bool bias, uint64_t seed) {
   return std::make_shared<Conv2d>(Conv2d::Options{.in_channels = in,
                                                   .out_channels = out,
                                                   .kernel = kernel,
@@ -14,19 +13,18 @@ std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t st
                                                   .bias = bias},
                                   seed);
 }
-}  // namespace
 
 BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, bool batch_norm, Shortcut shortcut,
                        const std::string& shortcut_name, uint64_t seed)
     : shortcut_(shortcut) {
-  conv1_ = register_module("conv1", conv(in, out, 3, stride, !batch_norm, seed));
+  conv1_ = register_module("conv1", make_conv(in, out, 3, stride, !batch_norm, seed));
   if (batch_norm) bn1_ = register_module("bn1", std::make_shared<BatchNorm>(out));
-  conv2_ = register_module("conv2", conv(out, out, 3, 1, !batch_norm, seed + 2));
+  conv2_ = register_module("conv2", make_conv(out, out, 3, 1, !batch_norm, seed + 2));
   if (batch_norm) bn2_ = register_module("bn2", std::make_shared<BatchNorm>(out));
   if (shortcut == Shortcut::option_a) pad_channels_ = out / 4;
   if (shortcut == Shortcut::conv_bn || shortcut == Shortcut::conv_bias) {
     projection_ = register_module(shortcut_name, std::make_shared<Sequential>());
-    projection_->append(conv(in, out, 1, stride, shortcut == Shortcut::conv_bias, seed + 4));
+    projection_->append(make_conv(in, out, 1, stride, shortcut == Shortcut::conv_bias, seed + 4));
     if (shortcut == Shortcut::conv_bn) projection_->append(std::make_shared<BatchNorm>(out));
   }
 }
@@ -50,15 +48,15 @@ Tensor BasicBlock::forward(const Tensor& x) {
 
 Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, uint64_t seed) {
   const int64_t out = width * kExpansion;
-  conv1_ = register_module("conv1", conv(in, width, 1, 1, false, seed));
+  conv1_ = register_module("conv1", make_conv(in, width, 1, 1, false, seed));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm>(width));
-  conv2_ = register_module("conv2", conv(width, width, 3, stride, false, seed + 1));
+  conv2_ = register_module("conv2", make_conv(width, width, 3, stride, false, seed + 1));
   bn2_ = register_module("bn2", std::make_shared<BatchNorm>(width));
-  conv3_ = register_module("conv3", conv(width, out, 1, 1, false, seed + 2));
+  conv3_ = register_module("conv3", make_conv(width, out, 1, 1, false, seed + 2));
   bn3_ = register_module("bn3", std::make_shared<BatchNorm>(out));
   if (stride != 1 || in != out) {
     downsample_ = register_module("downsample", std::make_shared<Sequential>());
-    downsample_->append(conv(in, out, 1, stride, false, seed + 3));
+    downsample_->append(make_conv(in, out, 1, stride, false, seed + 3));
     downsample_->append(std::make_shared<BatchNorm>(out));
   }
 }

@@ -7,6 +7,10 @@
 
 namespace fsa {
 
+// A square conv with padding kernel/2 (same size at stride 1).
+std::shared_ptr<Conv2d> make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                  bool bias, uint64_t seed);
+
 enum class Shortcut { identity, option_a, conv_bn, conv_bias };
 
 // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); without batch norm (VNN) the convs

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tensor/elementwise_math.h"  // FSA_HOST_DEVICE
+
 namespace fsa {
 
 struct PhiloxBlock {
@@ -13,7 +15,7 @@ struct PhiloxBlock {
 };
 
 // Four 32-bit random words for `counter` under `seed` (ten rounds).
-inline PhiloxBlock philox4x32(uint64_t counter, uint64_t seed) {
+FSA_HOST_DEVICE inline PhiloxBlock philox4x32(uint64_t counter, uint64_t seed) {
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
@@ -35,14 +37,14 @@ inline PhiloxBlock philox4x32(uint64_t counter, uint64_t seed) {
 }
 
 // Uniform in [0, 1) with 53 random bits, for element `index`.
-inline double philox_uniform(uint64_t seed, uint64_t index) {
+FSA_HOST_DEVICE inline double philox_uniform(uint64_t seed, uint64_t index) {
   const PhiloxBlock block = philox4x32(index, seed);
   const uint64_t bits = (static_cast<uint64_t>(block.word[0]) << 21) ^ (block.word[1] >> 11);
   return static_cast<double>(bits & ((1ull << 53) - 1)) * 0x1.0p-53;
 }
 
 // Standard normal for element `index` (Box-Muller on two words of the same block).
-inline double philox_normal(uint64_t seed, uint64_t index) {
+FSA_HOST_DEVICE inline double philox_normal(uint64_t seed, uint64_t index) {
   const PhiloxBlock block = philox4x32(index, seed);
   const double u1 = (static_cast<double>(block.word[2]) + 1.0) * 0x1.0p-32;  // (0, 1]
   const double u2 = static_cast<double>(block.word[3]) * 0x1.0p-32;          // [0, 1)

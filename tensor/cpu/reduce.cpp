@@ -58,6 +58,15 @@ Tensor CpuBackend::topk_indices(const Tensor& x, int64_t k) const {
   return indices;
 }
 
+namespace {
+template <typename T>
+double plane_mean(const T* values, int64_t area) {
+  double total = 0.0;
+  for (int64_t i = 0; i < area; ++i) total += values[i];
+  return total / static_cast<double>(area);
+}
+}  // namespace
+
 Tensor CpuBackend::channel_std_forward(const Tensor& x, double eps) const {
   const int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
   Tensor std = Tensor::empty(Shape{x.dim(0), x.dim(1), 1, 1}, x.dtype());
@@ -67,9 +76,7 @@ Tensor CpuBackend::channel_std_forward(const Tensor& x, double eps) const {
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* values = in + plane * area;
-      double total = 0.0;
-      for (int64_t i = 0; i < area; ++i) total += values[i];
-      const double mean = total / static_cast<double>(area);
+      const double mean = plane_mean(values, area);
       double squares = 0.0;
       for (int64_t i = 0; i < area; ++i) squares += (values[i] - mean) * (values[i] - mean);
       out[plane] = static_cast<T>(std::sqrt(squares / static_cast<double>(area) + eps));
@@ -91,9 +98,7 @@ Tensor CpuBackend::channel_std_backward(const Tensor& x, const Tensor& std,
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* values = in + plane * area;
-      double total = 0.0;
-      for (int64_t i = 0; i < area; ++i) total += values[i];
-      const double mean = total / static_cast<double>(area);
+      const double mean = plane_mean(values, area);
       const double scale = dys[plane] / (static_cast<double>(area) * stds[plane]);
       for (int64_t i = 0; i < area; ++i)
         out[plane * area + i] = static_cast<T>((values[i] - mean) * scale);

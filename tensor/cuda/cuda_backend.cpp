@@ -1,0 +1,86 @@
+// cuda_backend.cpp: the CUDA backend singleton, its lazily created stream and library
+// handles, the convolution algorithm cache and the two entry points of cuda_entry.h.
+// Host code only; the kernels live in the .cu files of the same directory.
+#include "tensor/cuda/cuda_backend.h"
+
+#include "tensor/cuda_entry.h"
+
+namespace fsa {
+
+bool cuda_device_present() {
+  // No driver or no GPU makes cudaGetDeviceCount fail: that answers "no", it never throws.
+  static const bool present = [] {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    return count > 0;
+  }();
+  return present;
+}
+
+const CudaBackend& cuda_backend_instance() {
+  // NOTE: deliberately never destroyed: tensors owned by static objects may release their
+  // memory after main() returns, and the CUDA runtime cleans up the device at exit.
+  static const CudaBackend* backend = new CudaBackend();
+  return *backend;
+}
+
+const Backend& cuda_backend() {
+  FSA_CHECK(cuda_device_present(),
+            "[cuda] no usable CUDA device (no GPU, or no driver) in this process");
+  return cuda_backend_instance();
+}
+
+cudaStream_t CudaBackend::stream() const {
+  std::call_once(stream_created_, [this] { CUDA_CHECK(cudaStreamCreate(&stream_)); });
+  return stream_;
+}
+
+cublasHandle_t CudaBackend::cublas() const {
+  std::call_once(cublas_created_, [this] {
+    CUBLAS_CHECK(cublasCreate(&cublas_));
+    CUBLAS_CHECK(cublasSetStream(cublas_, stream()));
+  });
+  return cublas_;
+}
+
+cudnnHandle_t CudaBackend::cudnn() const {
+  std::call_once(cudnn_created_, [this] {
+    CUDNN_CHECK(cudnnCreate(&cudnn_));
+    CUDNN_CHECK(cudnnSetStream(cudnn_, stream()));
+  });
+  return cudnn_;
+}
+
+ConvAlgorithm CudaBackend::conv_algorithm(const ConvKey& key,
+                                          const std::function<ConvAlgorithm()>& choose) const {
+  {
+    std::lock_guard<std::mutex> lock(conv_algorithms_mutex_);
+    auto found = conv_algorithms_.find(key);
+    if (found != conv_algorithms_.end()) return found->second;
+  }
+  const ConvAlgorithm chosen = choose();  // outside the lock: it calls into cuDNN
+  std::lock_guard<std::mutex> lock(conv_algorithms_mutex_);
+  conv_algorithms_.emplace(key, chosen);
+  return chosen;
+}
+
+void check_cuda_f32(const char* op, const Tensor& x) {
+  FSA_CHECK(x.device() == Device::cuda, "[", op, "] expected a tensor on cuda, got ", x.shape(),
+            " on ", x.device());
+  FSA_CHECK(x.dtype() != DType::f64, "[", op, "] float64 is CPU-only (tensor ", x.shape(), ")");
+  FSA_CHECK(x.dtype() == DType::f32, "[", op, "] needs a float32 tensor on cuda, got ", x.dtype(),
+            " ", x.shape());
+}
+
+void check_cuda_i32(const char* op, const Tensor& x) {
+  FSA_CHECK(x.device() == Device::cuda, "[", op, "] expected a tensor on cuda, got ", x.shape(),
+            " on ", x.device());
+  FSA_CHECK(x.dtype() == DType::i32, "[", op, "] needs an int32 tensor, got ", x.dtype(), " ",
+            x.shape());
+}
+
+}  // namespace fsa

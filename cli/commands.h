@@ -8,5 +8,6 @@
 namespace fsa::cli {
 
 void add_info_command(CLI::App& app);
+void add_attack_command(CLI::App& app);
 
 }  // namespace fsa::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
                "Run `fsa <command> --help` for the options of each command."};
   app.require_subcommand(1);
   fsa::cli::add_info_command(app);
+  fsa::cli::add_attack_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

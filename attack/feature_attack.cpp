@@ -25,10 +25,14 @@ AdversarialLoss parse_adversarial_loss(const std::string& name) {
 
 std::string to_string(TargetPolicy policy) {
   switch (policy) {
-    case TargetPolicy::none: return "none";
-    case TargetPolicy::random: return "random";
-    case TargetPolicy::least_likely: return "least-likely";
-    case TargetPolicy::given: return "given";
+    case TargetPolicy::none:
+      return "none";
+    case TargetPolicy::random:
+      return "random";
+    case TargetPolicy::least_likely:
+      return "least-likely";
+    case TargetPolicy::given:
+      return "given";
   }
   return "none";
 }
@@ -38,8 +42,7 @@ TargetPolicy parse_target_policy(const std::string& name) {
                          TargetPolicy::given}) {
     if (name == to_string(p)) return p;
   }
-  fail("[attack] unknown target policy '", name,
-       "': expected none, random, least-likely or given");
+  fail("[attack] unknown target policy '", name, "': expected none, random, least-likely or given");
 }
 
 FaOptions fa_preset(const std::string& name) {
@@ -131,7 +134,8 @@ Tensor FeatureAttack::choose_targets(const Tensor& images, const Tensor& labels,
                   " is not a class of a ", classes, "-class classifier");
         targets[i] = options_.target_label;
         break;
-      case TargetPolicy::none: break;
+      case TargetPolicy::none:
+        break;
     }
   }
   return Tensor::from_labels(targets, labels.device());
@@ -152,12 +156,12 @@ void FeatureAttack::begin(const Tensor& images, const Tensor& labels, int64_t fi
   }
   const bool recreated = perturbation_.begin(features);
   if (recreated || options_.reset_optimizer_per_batch || optimizer_ == nullptr) {
-    optimizer_ = std::make_unique<Adam>(perturbation_.variables(),
-                                        AdamParams{.lr = options_.lr,
-                                                   .beta1 = options_.beta1,
-                                                   .beta2 = options_.beta2,
-                                                   .eps = options_.adam_eps,
-                                                   .form = options_.adam_form});
+    optimizer_ =
+        std::make_unique<Adam>(perturbation_.variables(), AdamParams{.lr = options_.lr,
+                                                                     .beta1 = options_.beta1,
+                                                                     .beta2 = options_.beta2,
+                                                                     .eps = options_.adam_eps,
+                                                                     .form = options_.adam_form});
   }
   step_ = 0;
 }
@@ -165,9 +169,9 @@ void FeatureAttack::begin(const Tensor& images, const Tensor& labels, int64_t fi
 FaEvaluation FeatureAttack::evaluate() {
   FSA_CHECK(batch_size_ > 0, "[fa] evaluate() before begin()");
   FaEvaluation e;
-  const Tensor target = perturbation_.perturbed();   // (N,C,h,w)
-  e.image = clamp(decoder_(target), 0.0, 1.0);       // (N,3,H,W)
-  e.logits = classifier_(e.image);                   // (N,K)
+  const Tensor target = perturbation_.perturbed();           // (N,C,h,w)
+  e.image = clamp(decoder_(target), 0.0, 1.0);               // (N,3,H,W)
+  e.logits = classifier_(e.image);                           // (N,K)
   e.content_loss = content_loss(encoder_(e.image), target);  // (N)
   const bool targeted = options_.target_policy != TargetPolicy::none;
   if (options_.loss == AdversarialLoss::cw) {
@@ -213,8 +217,8 @@ namespace {
 
 // The per-sample record of the best iterate so far.
 struct BestIterates {
-  Tensor image;                         // host (N,3,H,W)
-  std::vector<Tensor> variables;        // host copies of the style variables
+  Tensor image;                   // host (N,3,H,W)
+  std::vector<Tensor> variables;  // host copies of the style variables
   std::vector<uint8_t> success;
   std::vector<double> content_loss;
   std::vector<int64_t> first_success;
@@ -264,8 +268,8 @@ FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int
       result.initial_content_loss = e.content_loss.to_vector();
     }
     best.offer(e, now_success, vars, iteration);
-    const auto successes_so_far = std::count_if(best.first_success.begin(), best.first_success.end(),
-                                                [](int64_t s) { return s >= 0; });
+    const auto successes_so_far = std::count_if(
+        best.first_success.begin(), best.first_success.end(), [](int64_t s) { return s >= 0; });
     if (progress) progress(iteration, successes_so_far);
     if (options_.early_stop) {
       for (size_t i = 0; i < n; ++i) frozen[i] = best.first_success[i] >= 0;

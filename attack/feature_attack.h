@@ -79,14 +79,14 @@ struct FaEvaluation {
 };
 
 struct FaBatchResult {
-  Tensor adversarial;  // (N,3,H,W) the kept iterate, in [0,1] (host)
-  Tensor decoded;      // (N,3,H,W) the identity transform's reconstruction (host)
-  Tensor targets;      // int32 (N): the label attacked (true label when untargeted)
-  std::vector<uint8_t> success;          // the kept iterate fools the classifier
-  std::vector<int64_t> first_success;    // iteration of the first success (0: identity); −1
-  std::vector<double> content_loss;      // of the kept iterate
+  Tensor adversarial;                  // (N,3,H,W) the kept iterate, in [0,1] (host)
+  Tensor decoded;                      // (N,3,H,W) the identity transform's reconstruction (host)
+  Tensor targets;                      // int32 (N): the label attacked (true label when untargeted)
+  std::vector<uint8_t> success;        // the kept iterate fools the classifier
+  std::vector<int64_t> first_success;  // iteration of the first success (0: identity); −1
+  std::vector<double> content_loss;    // of the kept iterate
   std::vector<double> initial_content_loss;  // of the identity transform
-  Tensor sigma_factor, mean_factor;      // (N,C,1,1) σ'/σ_C and |μ'|/|μ_C| of the kept iterate
+  Tensor sigma_factor, mean_factor;  // (N,C,1,1) σ'/σ_C and |μ'|/|μ_C| of the kept iterate
   int64_t iterations_run = 0;
 };
 

@@ -140,8 +140,8 @@ Tensor quantize_8bit(const Tensor& x) {
 
 std::vector<SampleMetrics> measure_batch(Module& classifier, Module* encoder,
                                          const MetricInputs& in) {
-  FSA_CHECK(in.clean.ndim() == 4 && in.adversarial.shape() == in.clean.shape(),
-            "[metrics] clean ", in.clean.shape(), " and adversarial ", in.adversarial.shape(),
+  FSA_CHECK(in.clean.ndim() == 4 && in.adversarial.shape() == in.clean.shape(), "[metrics] clean ",
+            in.clean.shape(), " and adversarial ", in.adversarial.shape(),
             " images must be (N,C,H,W) of one shape");
   FSA_CHECK(!in.decoded.defined() || in.decoded.shape() == in.clean.shape(), "[metrics] decoded ",
             in.decoded.shape(), " does not match clean ", in.clean.shape());

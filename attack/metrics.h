@@ -21,9 +21,9 @@
 namespace fsa {
 
 struct AdversarialMetrics {
-  bool top1 = false;   // still classified correctly (label in top-1)
-  bool top5 = false;   // label among the top 5
-  bool fooled = false; // misclassified (untargeted) or classified as the target
+  bool top1 = false;    // still classified correctly (label in top-1)
+  bool top5 = false;    // label among the top 5
+  bool fooled = false;  // misclassified (untargeted) or classified as the target
   double pixel_linf = 0.0, pixel_l2 = 0.0;      // on [0,1]
   double feature_linf = 0.0, feature_l2 = 0.0;  // NaN without an encoder
 };

@@ -47,9 +47,7 @@ uint64_t random_offset(int64_t restart, int64_t first_record, int64_t per_image)
 }
 
 // Per-sample L2 norm of x (N,...) shaped (N,1,1,1) for broadcasting.
-Tensor sample_l2_norm(const Tensor& x) {
-  return sqrt(sum(x * x, {1, 2, 3}, true));
-}
+Tensor sample_l2_norm(const Tensor& x) { return sqrt(sum(x * x, {1, 2, 3}, true)); }
 
 // The loss each sample ascends: (N,K) logits -> (N).
 Tensor ascent_loss(const Tensor& logits, const Tensor& goal, const PgdOptions& o) {
@@ -84,7 +82,8 @@ Tensor random_start(const Tensor& clean, const PgdOptions& o, int64_t restart,
   backend.fill_normal(noise, 0.0, 1.0, o.seed, offset);
   std::vector<double> radius(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    radius[i] = o.epsilon * philox_uniform(o.seed ^ 0x5bd1e995u, random_offset(restart, first_record + i, 1));
+    radius[i] = o.epsilon *
+                philox_uniform(o.seed ^ 0x5bd1e995u, random_offset(restart, first_record + i, 1));
   }
   const Tensor r = Tensor::from_vector(radius, Shape{n, 1, 1, 1}, clean.dtype(), clean.device());
   return clamp(clean + noise * (r / (sample_l2_norm(noise) + 1e-12)), 0.0, 1.0);
@@ -98,8 +97,8 @@ Tensor ascent_step(const Tensor& x, const Tensor& gradient, const PgdOptions& o)
 void check_pgd_inputs(const Tensor& images, const Tensor& labels, const PgdOptions& o,
                       const Tensor& targets) {
   FSA_CHECK(images.ndim() == 4, "[pgd] expects images (N,C,H,W), got ", images.shape());
-  FSA_CHECK(labels.ndim() == 1 && labels.dim(0) == images.dim(0), "[pgd] labels ",
-            labels.shape(), " do not match images ", images.shape());
+  FSA_CHECK(labels.ndim() == 1 && labels.dim(0) == images.dim(0), "[pgd] labels ", labels.shape(),
+            " do not match images ", images.shape());
   FSA_CHECK(!o.targeted || (targets.defined() && targets.shape() == labels.shape()),
             "[pgd] a targeted attack needs targets shaped like the labels ", labels.shape());
   FSA_CHECK(o.epsilon >= 0.0 && o.step_size >= 0.0, "[pgd] need epsilon >= 0 and step >= 0, got ",

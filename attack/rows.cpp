@@ -7,7 +7,9 @@
 
 namespace fsa {
 
-Tensor host_clone(const Tensor& x) { return x.device() == Device::cpu ? x.clone() : x.to(Device::cpu); }
+Tensor host_clone(const Tensor& x) {
+  return x.device() == Device::cpu ? x.clone() : x.to(Device::cpu);
+}
 
 void copy_rows(const Tensor& dst, const Tensor& src, const std::vector<uint8_t>& mask) {
   FSA_CHECK(dst.device() == Device::cpu, "[copy_rows] destination must be on the host");
@@ -37,8 +39,7 @@ std::vector<int32_t> predictions(const Tensor& logits) {
   return best;
 }
 
-std::vector<uint8_t> in_top_k(const Tensor& logits, const std::vector<int32_t>& labels,
-                              int64_t k) {
+std::vector<uint8_t> in_top_k(const Tensor& logits, const std::vector<int32_t>& labels, int64_t k) {
   FSA_CHECK(logits.ndim() == 2 && logits.dim(0) == static_cast<int64_t>(labels.size()),
             "[in_top_k] logits ", logits.shape(), " for ", labels.size(), " labels");
   const std::vector<double> z = logits.to_vector();

@@ -16,8 +16,7 @@ void copy_rows(const Tensor& dst, const Tensor& src, const std::vector<uint8_t>&
 // Predicted class (arg-max) of each row of logits (N,K).
 std::vector<int32_t> predictions(const Tensor& logits);
 // Whether `label[i]` is among the k largest logits of row i.
-std::vector<uint8_t> in_top_k(const Tensor& logits, const std::vector<int32_t>& labels,
-                              int64_t k);
+std::vector<uint8_t> in_top_k(const Tensor& logits, const std::vector<int32_t>& labels, int64_t k);
 std::vector<int32_t> label_vector(const Tensor& labels);
 
 }  // namespace fsa

@@ -60,11 +60,11 @@ class StylePerturbation {
  private:
   StyleParameterisation kind_;
   double epsilon_;
-  Tensor features_;       // clean embedding e (N,C,H,W), no history
-  ChannelStats stats_;    // of e, no history
-  Tensor centred_;        // e − μ_C
-  Tensor abs_mean_;       // |μ_C|
-  Tensor mean_sign_;      // sign(μ_C)
+  Tensor features_;     // clean embedding e (N,C,H,W), no history
+  ChannelStats stats_;  // of e, no history
+  Tensor centred_;      // e − μ_C
+  Tensor abs_mean_;     // |μ_C|
+  Tensor mean_sign_;    // sign(μ_C)
   std::vector<Tensor> variables_;
 };
 

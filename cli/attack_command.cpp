@@ -89,9 +89,12 @@ double parse_number(const std::string& text, const char* option) {
 
 const char* kind_name(ModelKind kind) {
   switch (kind) {
-    case ModelKind::classifier: return "a classifier";
-    case ModelKind::encoder: return "an encoder";
-    case ModelKind::decoder: return "a decoder";
+    case ModelKind::classifier:
+      return "a classifier";
+    case ModelKind::encoder:
+      return "an encoder";
+    case ModelKind::decoder:
+      return "a decoder";
   }
   return "a model";
 }
@@ -157,8 +160,9 @@ nlohmann::json environment_json() {
 }
 
 nlohmann::json common_config(const CommonOptions& o, int64_t count) {
-  return {{"data", data_path(o)}, {"offset", o.offset},   {"limit", o.limit},
-          {"images", count},      {"batch", o.batch},     {"seed", o.seed},
+  return {{"data", data_path(o)}, {"offset", o.offset},
+          {"limit", o.limit},     {"images", count},
+          {"batch", o.batch},     {"seed", o.seed},
           {"out", o.out},         {"environment", environment_json()}};
 }
 
@@ -244,9 +248,12 @@ nlohmann::json fa_config_json(const FaOptions& o) {
           {"adv_weight_times_batch", o.adv_weight_times_batch},
           {"lr", o.lr},
           {"lr_decay", o.lr_decay},
-          {"adam", {{"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.adam_eps},
-                    {"form", o.adam_form == AdamForm::tf1 ? "tf1" : "pytorch"},
-                    {"reset_per_batch", o.reset_optimizer_per_batch}}},
+          {"adam",
+           {{"beta1", o.beta1},
+            {"beta2", o.beta2},
+            {"eps", o.adam_eps},
+            {"form", o.adam_form == AdamForm::tf1 ? "tf1" : "pytorch"},
+            {"reset_per_batch", o.reset_optimizer_per_batch}}},
           {"grad_clip", o.grad_clip},
           {"early_stop", o.early_stop},
           {"seed", o.seed}};
@@ -261,8 +268,8 @@ void run_fa(const FaCommandOptions& c) {
   const auto* vgg = dynamic_cast<const Vgg19Encoder*>(encoder.module.get());
   const auto* dec = dynamic_cast<const Decoder*>(decoder.module.get());
   FSA_CHECK(vgg != nullptr && dec != nullptr && vgg->output_channels() == dec->input_channels(),
-            "[attack] --encoder (", encoder.architecture, ") and --decoder (",
-            decoder.architecture, ") do not meet at the same layer");
+            "[attack] --encoder (", encoder.architecture, ") and --decoder (", decoder.architecture,
+            ") do not meet at the same layer");
   const LabelledImages records = read_records(c.common);
   std::filesystem::create_directories(c.common.out);
 
@@ -291,10 +298,13 @@ void run_fa(const FaCommandOptions& c) {
     attack_seconds += seconds_since(batch_start);
     iterations_total += r.iterations_run;
     const bool targeted = options.target_policy != TargetPolicy::none;
-    std::vector<SampleMetrics> samples = measure_batch(
-        *classifier.module, encoder.module.get(),
-        {.clean = x, .labels = y, .adversarial = r.adversarial, .decoded = r.decoded,
-         .targets = targeted ? r.targets : Tensor(), .first_record = c.common.offset + first});
+    std::vector<SampleMetrics> samples = measure_batch(*classifier.module, encoder.module.get(),
+                                                       {.clean = x,
+                                                        .labels = y,
+                                                        .adversarial = r.adversarial,
+                                                        .decoded = r.decoded,
+                                                        .targets = targeted ? r.targets : Tensor(),
+                                                        .first_record = c.common.offset + first});
     for (size_t i = 0; i < samples.size(); ++i) {
       samples[i].first_success = r.first_success[i];
       samples[i].content_loss = r.content_loss[i];
@@ -355,10 +365,14 @@ void run_pgd(const PgdCommandOptions& c) {
   const int64_t count = records.images.dim(0);
   const int64_t batches = (count + c.common.batch - 1) / c.common.batch;
   nlohmann::json config = common_config(c.common, count);
-  config["attack"] = {{"norm", to_string(options.norm)},     {"epsilon", options.epsilon},
-                      {"step_size", options.step_size},      {"steps", options.steps},
-                      {"random_start", options.random_start}, {"restarts", options.restarts},
-                      {"loss", to_string(options.loss)},     {"kappa", options.kappa},
+  config["attack"] = {{"norm", to_string(options.norm)},
+                      {"epsilon", options.epsilon},
+                      {"step_size", options.step_size},
+                      {"steps", options.steps},
+                      {"random_start", options.random_start},
+                      {"restarts", options.restarts},
+                      {"loss", to_string(options.loss)},
+                      {"kappa", options.kappa},
                       {"fgsm", c.fgsm}};
   config["model"] = {{"path", classifier.path}, {"architecture", classifier.architecture}};
   if (encoder) {
@@ -373,8 +387,12 @@ void run_pgd(const PgdCommandOptions& c) {
     const PgdResult r = pgd_attack(*classifier.module, x, y, options, c.common.offset + first);
     std::vector<SampleMetrics> samples =
         measure_batch(*classifier.module, encoder ? encoder->module.get() : nullptr,
-                      {.clean = x, .labels = y, .adversarial = r.adversarial, .decoded = Tensor(),
-                       .targets = Tensor(), .first_record = c.common.offset + first});
+                      {.clean = x,
+                       .labels = y,
+                       .adversarial = r.adversarial,
+                       .decoded = Tensor(),
+                       .targets = Tensor(),
+                       .first_record = c.common.offset + first});
     collected.add(c.common, x, r.adversarial, std::move(samples));
     std::fprintf(stderr, "[pgd] batch %lld/%lld  %.1f s\n", static_cast<long long>(b + 1),
                  static_cast<long long>(batches), seconds_since(start));
@@ -396,8 +414,7 @@ void add_common_options(CLI::App* command, CommonOptions& o, bool encoder_requir
   command->add_option("--limit", o.limit, "number of records (-1: to the end)")
       ->capture_default_str();
   command->add_option("--batch", o.batch, "images per batch")->capture_default_str();
-  command->add_option("--seed", o.seed, "seed of random starts and targets")
-      ->capture_default_str();
+  command->add_option("--seed", o.seed, "seed of random starts and targets")->capture_default_str();
   command->add_option("--out", o.out, "output folder (metrics.json, adversarial/, grid.png)")
       ->required();
   command->add_option("--grid", o.grid, "rows of the Figure-1 grid (0: none)")
@@ -422,9 +439,10 @@ void add_attack_command(CLI::App& app) {
       ->capture_default_str();
   fa_command->add_option("--iterations", fa->iterations,
                          "optimisation steps (default: preset, 200 paper / 2000 official)");
-  fa_command->add_option("--eps", fa->eps,
-                         "bound epsilon = ln p on the style change (default ln 1.5; ln 2 targeted)");
-  fa_command->add_option("--loss", fa->loss, "cw | ce")->check(CLI::IsMember({"cw", "ce"}))
+  fa_command->add_option(
+      "--eps", fa->eps, "bound epsilon = ln p on the style change (default ln 1.5; ln 2 targeted)");
+  fa_command->add_option("--loss", fa->loss, "cw | ce")
+      ->check(CLI::IsMember({"cw", "ce"}))
       ->capture_default_str();
   fa_command->add_option("--kappa", fa->kappa, "CW confidence")->capture_default_str();
   fa_command->add_option("--top-k", fa->top_k, "untargeted CW: push the label out of the top k")
@@ -451,7 +469,8 @@ void add_attack_command(CLI::App& app) {
   pgd_command->add_option("--step", pgd->step, "step size (e.g. 2/255)")->capture_default_str();
   pgd_command->add_option("--steps,--iterations", pgd->steps, "steps")->capture_default_str();
   pgd_command->add_option("--restarts", pgd->restarts, "random restarts")->capture_default_str();
-  pgd_command->add_option("--loss", pgd->loss, "ce | cw")->check(CLI::IsMember({"ce", "cw"}))
+  pgd_command->add_option("--loss", pgd->loss, "ce | cw")
+      ->check(CLI::IsMember({"ce", "cw"}))
       ->capture_default_str();
   pgd_command->add_option("--kappa", pgd->kappa, "CW margin cap")->capture_default_str();
   pgd_command->add_flag("--no-random-start", pgd->no_random_start, "start from the clean image");

@@ -46,7 +46,8 @@ struct Canvas {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t y = 0; y < h * scale; ++y)
         for (int64_t x = 0; x < w * scale; ++x)
-          at(c, top + y, left + x) = image[static_cast<size_t>((c * h + y / scale) * w + x / scale)];
+          at(c, top + y, left + x) =
+              image[static_cast<size_t>((c * h + y / scale) * w + x / scale)];
   }
   // Draws digits and '.' in black, each glyph pixel a dot x dot block.
   void text(const std::string& s, int64_t top, int64_t left, int64_t dot) {
@@ -59,7 +60,8 @@ struct Canvas {
             for (int64_t dy = 0; dy < dot; ++dy)
               for (int64_t dx = 0; dx < dot; ++dx)
                 if (top + row * dot + dy < height && left + col * dot + dx < width)
-                  for (int64_t c = 0; c < 3; ++c) at(c, top + row * dot + dy, left + col * dot + dx) = 0.0;
+                  for (int64_t c = 0; c < 3; ++c)
+                    at(c, top + row * dot + dy, left + col * dot + dx) = 0.0;
           }
       }
       left += 4 * dot;
@@ -101,17 +103,16 @@ void write_adversarial_pngs(const std::string& folder, const Tensor& adversarial
   for (size_t i = 0; i < samples.size(); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(samples[i].record));
-    const Tensor image = Tensor::from_vector(row_of(values, static_cast<int64_t>(i), per_image),
-                                             Shape{3, h, w});
+    const Tensor image =
+        Tensor::from_vector(row_of(values, static_cast<int64_t>(i), per_image), Shape{3, h, w});
     write_png((std::filesystem::path(folder) / name).string(), image);
   }
 }
 
 void write_grid_png(const std::string& path, const Tensor& originals, const Tensor& adversarials,
                     const std::vector<SampleMetrics>& samples, int64_t scale) {
-  FSA_CHECK(originals.shape() == adversarials.shape() && originals.ndim() == 4,
-            "[grid] originals ", originals.shape(), " and adversarials ", adversarials.shape(),
-            " differ");
+  FSA_CHECK(originals.shape() == adversarials.shape() && originals.ndim() == 4, "[grid] originals ",
+            originals.shape(), " and adversarials ", adversarials.shape(), " differ");
   const int64_t rows = std::min<int64_t>(originals.dim(0), static_cast<int64_t>(samples.size()));
   const int64_t h = originals.dim(2), w = originals.dim(3), per_image = 3 * h * w;
   const int64_t gap = 2 * scale, dot = std::max<int64_t>(1, scale / 2), caption = 7 * dot;

@@ -144,8 +144,8 @@ struct PgdFixture {
 TEST(AttackPgd, LinfBallAndBoxHold) {
   PgdFixture f;
   for (PgdLoss loss : {PgdLoss::cross_entropy, PgdLoss::cw}) {
-    const PgdOptions options{.epsilon = 0.1, .step_size = 0.04, .steps = 7, .restarts = 2,
-                             .loss = loss, .seed = 3};
+    const PgdOptions options{
+        .epsilon = 0.1, .step_size = 0.04, .steps = 7, .restarts = 2, .loss = loss, .seed = 3};
     const PgdResult r = pgd_attack(f.model, f.images, f.labels, options);
     const std::vector<double> x = f.images.to_vector(), a = r.adversarial.to_vector();
     for (size_t i = 0; i < x.size(); ++i) {
@@ -198,8 +198,8 @@ TEST(AttackPgd, RandomStartIsSeededAndRejectsBadOptions) {
   EXPECT_TRUE(tensors_near(a.adversarial, b.adversarial, 0.0, 0.0));
   EXPECT_GT(max_abs(a.adversarial - f.images), 0.05);
   // The start of record 1 does not depend on the batch it is in.
-  const PgdResult alone = pgd_attack(f.model, slice(f.images, 0, 1, 2),
-                                     Tensor::from_labels({1}), options, 1);
+  const PgdResult alone =
+      pgd_attack(f.model, slice(f.images, 0, 1, 2), Tensor::from_labels({1}), options, 1);
   EXPECT_TRUE(tensors_near(alone.adversarial, slice(a.adversarial, 0, 1, 2), 0.0, 0.0));
   EXPECT_THROW(pgd_attack(f.model, f.images, f.labels, PgdOptions{.restarts = 0}), Error);
   EXPECT_THROW(pgd_attack(f.model, f.images, Tensor::from_labels({0}), PgdOptions{}), Error);
@@ -225,12 +225,14 @@ TEST(AttackMetrics, HandMadeBatch) {
     }
   } classifier;
   Identity encoder;
-  const Tensor clean = Tensor::from_vector({0.0, 0.25, 0.5, 0.75, 0.0, 0.0, 0.0, 0.0}, {2, 1, 2, 2});
+  const Tensor clean =
+      Tensor::from_vector({0.0, 0.25, 0.5, 0.75, 0.0, 0.0, 0.0, 0.0}, {2, 1, 2, 2});
   const Tensor adversarial =
       Tensor::from_vector({0.0, 0.0, 0.0, 1.0, 0.1, 0.0, 0.0, 0.0}, {2, 1, 2, 2});
   const Tensor labels = Tensor::from_labels({0, 0});
   const std::vector<SampleMetrics> m = measure_batch(
-      classifier, &encoder, {.clean = clean, .labels = labels, .adversarial = adversarial, .decoded = {}, .targets = {}});
+      classifier, &encoder,
+      {.clean = clean, .labels = labels, .adversarial = adversarial, .decoded = {}, .targets = {}});
   ASSERT_EQ(m.size(), 2u);
   // Sample 0: correct clean (sum 1.5 > 0), still correct after (sum 1).
   EXPECT_TRUE(m[0].clean_top1);
@@ -374,8 +376,7 @@ TEST(AttackFeature, TargetPoliciesAndOptionChecks) {
 class AttackReference : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::filesystem::path reference =
-        asset_path("data/reference/pytorch_reference.h5");
+    const std::filesystem::path reference = asset_path("data/reference/pytorch_reference.h5");
     const std::vector<std::filesystem::path> checkpoints = {
         asset_path("weights/cifar10/resnet20-12fca82f.th"),
         asset_path("weights/vgg19-normalised/vgg_normalised_conv2_1.pth"),
@@ -400,9 +401,9 @@ class AttackReference : public ::testing::Test {
     const std::string script = (repository / "scripts" / "convert_checkpoint.py").string();
     const char* names[] = {"classifier.h5", "encoder.h5", "decoder.h5"};
     for (size_t i = 0; i < 3; ++i) {
-      const std::string command = concat_message("/usr/bin/python3 '", script, "' '",
-                                                 checkpoints[i].string(), "' '",
-                                                 dir_->file(names[i]), "' >/dev/null");
+      const std::string command =
+          concat_message("/usr/bin/python3 '", script, "' '", checkpoints[i].string(), "' '",
+                         dir_->file(names[i]), "' >/dev/null");
       ASSERT_EQ(std::system(command.c_str()), 0) << command;
     }
     reference_path_ = reference.string();
@@ -564,7 +565,8 @@ TEST_F(AttackReference, ReplaysThePyTorchFaTrace) {
   }
   const std::vector<double> closs = e.content_loss.to_vector();
   const std::vector<double> closs_ref = reference("after20_content_loss").to_vector();
-  const std::vector<uint8_t> logits_ok = rows_near(e.logits, reference("after20_logits"), 1e-3, 1e-3);
+  const std::vector<uint8_t> logits_ok =
+      rows_near(e.logits, reference("after20_logits"), 1e-3, 1e-3);
   for (size_t i = 0; i < 8; ++i) {
     if (!following[i]) continue;
     EXPECT_NEAR(closs[i], closs_ref[i], 1e-3 * std::abs(closs_ref[i])) << "sample " << i;

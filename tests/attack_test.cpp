@@ -404,7 +404,10 @@ class AttackReference : public ::testing::Test {
       const std::string command =
           concat_message("/usr/bin/python3 '", script, "' '", checkpoints[i].string(), "' '",
                          dir_->file(names[i]), "' >/dev/null");
-      ASSERT_EQ(std::system(command.c_str()), 0) << command;
+      if (std::system(command.c_str()) != 0) {
+        setup_failure_ = "the conversion failed: " + command;
+        return;
+      }
     }
     reference_path_ = reference.string();
   }
@@ -413,6 +416,7 @@ class AttackReference : public ::testing::Test {
     dir_ = nullptr;
   }
   void SetUp() override {
+    if (!setup_failure_.empty()) FAIL() << setup_failure_;
     if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
   }
 
@@ -432,6 +436,7 @@ class AttackReference : public ::testing::Test {
   }
 
   static inline std::string skip_reason_;
+  static inline std::string setup_failure_;
   static inline std::string reference_path_;
   static inline TempDir* dir_ = nullptr;
 };

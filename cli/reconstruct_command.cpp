@@ -250,6 +250,7 @@ void run_reconstruct(const ReconstructOptions& options) {
   if (!options.save_dir.empty()) std::filesystem::create_directories(options.save_dir);
 
   ImageSource source(options);
+  FSA_CHECK(source.total() > 0, "[reconstruct] no images to reconstruct (--limit 0?)");
   NoGradGuard no_grad;
   Totals totals;
   ProgressBar progress("reconstruct", source.total());

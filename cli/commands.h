@@ -8,5 +8,8 @@
 namespace fsa::cli {
 
 void add_info_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_reconstruct_command(CLI::App& app);
 
 }  // namespace fsa::cli

@@ -16,12 +16,13 @@
 #include "autograd/ops.h"
 #include "cli/attack_output.h"
 #include "cli/commands.h"
+#include "cli/evaluation.h"
+#include "cli/json_file.h"
 #include "data/assets.h"
 #include "data/cifar10.h"
 #include "models/decoder.h"
 #include "models/registry.h"
 #include "models/vgg19.h"
-#include "weights/module_weights.h"
 
 namespace fsa::cli {
 
@@ -87,18 +88,8 @@ double parse_number(const std::string& text, const char* option) {
   return parse(text.substr(0, slash)) / denominator;
 }
 
-const char* kind_name(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::classifier:
-      return "a classifier";
-    case ModelKind::encoder:
-      return "an encoder";
-    case ModelKind::decoder:
-      return "a decoder";
-  }
-  return "a model";
-}
-
+// A weight file of the expected kind, loaded strictly (cli/evaluation.h), with its path
+// and architecture for metrics.json.
 struct LoadedNetwork {
   std::shared_ptr<Module> module;
   std::string path, architecture;
@@ -107,22 +98,8 @@ struct LoadedNetwork {
 LoadedNetwork load_network(const std::string& path, ModelKind kind, const char* option) {
   FSA_CHECK(std::filesystem::is_regular_file(path), "[attack] ", option, " '", path,
             "' is not a file");
-  const WeightFile file = read_weight_file(path);
-  const std::string& architecture = file.attributes.architecture;
-  FSA_CHECK(model_kind(architecture) == kind, "[attack] ", option, " '", path, "' holds ",
-            kind_name(model_kind(architecture)), " (", architecture, "), not ", kind_name(kind));
-  Preprocessing preprocessing;
-  if (kind == ModelKind::classifier) {
-    FSA_CHECK(file.attributes.mean.size() == 3 && file.attributes.stddev.size() == 3,
-              "[attack] classifier '", path, "' lacks its 3-value mean/std attributes");
-    for (size_t c = 0; c < 3; ++c) {
-      preprocessing.mean[c] = file.attributes.mean[c];
-      preprocessing.std[c] = file.attributes.stddev[c];
-    }
-  }
-  LoadedNetwork network{make_model(architecture, preprocessing), path, architecture};
-  load_module_weights(*network.module, path);
-  return network;
+  LoadedModel loaded = load_model(path, kind, "attack");
+  return {loaded.module, path, loaded.attributes.architecture};
 }
 
 void validate_common(const CommonOptions& o) {
@@ -153,7 +130,9 @@ nlohmann::json environment_json() {
     const char* v = std::getenv(name);
     return v != nullptr ? nlohmann::json(v) : nlohmann::json(nullptr);
   };
-  return {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")},
+  return {{"threads", thread_count()},
+          {"written_utc", utc_timestamp()},
+          {"OMP_NUM_THREADS", env("OMP_NUM_THREADS")},
           {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
           {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")},
           {"FSA_ASSETS", env("FSA_ASSETS")}};
@@ -205,7 +184,7 @@ struct Collected {
                                      {"summary", summary_to_json(summary)},
                                      {"timing", std::move(timing)},
                                      {"samples", std::move(per_sample)}};
-    write_json_atomically((std::filesystem::path(o.out) / "metrics.json").string(), document);
+    write_json_file((std::filesystem::path(o.out) / "metrics.json").string(), document);
     if (!complete) return;
     print_summary_table(title, summary);
     std::printf("  written to %s (metrics.json%s%s)\n", o.out.c_str(),

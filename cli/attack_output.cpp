@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "data/image_io.h"
 #include "tensor/check.h"
@@ -160,25 +159,6 @@ nlohmann::json summary_to_json(const MetricSummary& summary) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, value] : summary) j[name] = number_or_null(value);
   return j;
-}
-
-void write_json_atomically(const std::string& path, const nlohmann::json& value) {
-  const std::filesystem::path target(path);
-  std::filesystem::path temporary = target;
-  temporary.replace_extension(".json.tmp");
-  {
-    std::ofstream out(temporary);
-    FSA_CHECK(out.good(), "[attack] cannot write '", temporary.string(), "'");
-    out << value.dump(2) << "\n";
-    out.close();
-    FSA_CHECK(out.good(), "[attack] writing '", temporary.string(), "' failed");
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, target, error);
-  if (error) {
-    std::filesystem::remove(temporary, error);
-    fail("[attack] cannot rename '", temporary.string(), "' to '", path, "'");
-  }
 }
 
 void print_summary_table(const std::string& title, const MetricSummary& summary) {

@@ -1,7 +1,7 @@
 // attack_output.h: what `fsa attack` writes: lossless adversarial PNGs, a Figure-1 style grid
 // (original / adversarial / |difference| x3, each row captioned with the pixel L∞ and L2 of
-// that image in a built-in 3x5 digit font), metrics.json (written atomically) and the summary
-// table on stdout.
+// that image in a built-in 3x5 digit font), the JSON pieces of metrics.json (written atomically
+// by cli/json_file.h) and the summary table on stdout.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,9 +24,6 @@ void write_grid_png(const std::string& path, const Tensor& originals, const Tens
 
 nlohmann::json sample_to_json(const SampleMetrics& s);
 nlohmann::json summary_to_json(const MetricSummary& summary);
-
-// Writes the JSON text to a temporary file beside `path`, then renames it over `path`.
-void write_json_atomically(const std::string& path, const nlohmann::json& value);
 
 // The main figures as an aligned two-column table.
 void print_summary_table(const std::string& title, const MetricSummary& summary);

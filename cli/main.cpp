@@ -6,10 +6,14 @@
 #include "tensor/check.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"fsa: feature-space adversarial attacks with a from-scratch deep-learning engine.\n"
-               "Run `fsa <command> --help` for the options of each command."};
+  CLI::App app{
+      "fsa: feature-space adversarial attacks with a from-scratch deep-learning engine.\n"
+      "Run `fsa <command> --help` for the options of each command."};
   app.require_subcommand(1);
   fsa::cli::add_info_command(app);
+  fsa::cli::add_convert_command(app);
+  fsa::cli::add_eval_command(app);
+  fsa::cli::add_reconstruct_command(app);
   fsa::cli::add_attack_command(app);
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   fsa::cli::add_convert_command(app);
   fsa::cli::add_eval_command(app);
   fsa::cli::add_reconstruct_command(app);
+  fsa::cli::add_attack_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

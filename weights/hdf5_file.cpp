@@ -215,6 +215,34 @@ Tensor Hdf5File::read_tensor(const std::string& dataset_path) const {
   return tensor;
 }
 
+std::string Hdf5File::read_string_dataset(const std::string& dataset_path) const {
+  const hid_t file = checked_id("read_string_dataset");
+  FSA_CHECK(has_dataset(dataset_path), "[hdf5] no dataset '", dataset_path, "' in file '", path_,
+            "'");
+  Handle dataset(
+      FSA_H5_CHECK(H5Dopen2(file, dataset_path.c_str(), H5P_DEFAULT), path_, dataset_path),
+      H5Dclose);
+  Handle type(FSA_H5_CHECK(H5Dget_type(dataset.get()), path_, dataset_path), H5Tclose);
+  FSA_CHECK(H5Tget_class(type.get()) == H5T_STRING, "[hdf5] dataset '", dataset_path,
+            "' in file '", path_, "' is not a string");
+  if (FSA_H5_CHECK(H5Tis_variable_str(type.get()), path_, dataset_path) > 0) {
+    Handle memory_type(FSA_H5_CHECK(H5Tcopy(H5T_C_S1), path_, dataset_path), H5Tclose);
+    FSA_H5_CHECK(H5Tset_size(memory_type.get(), H5T_VARIABLE), path_, dataset_path);
+    char* value = nullptr;
+    FSA_H5_CHECK(H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &value),
+                 path_, dataset_path);
+    std::string result = value != nullptr ? value : "";
+    H5free_memory(value);
+    return result;
+  }
+  std::string buffer(H5Tget_size(type.get()), '\0');
+  FSA_H5_CHECK(H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+               path_, dataset_path);
+  buffer.resize(buffer.find('\0') == std::string::npos ? buffer.size() : buffer.find('\0'));
+  if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD) buffer.erase(buffer.find_last_not_of(' ') + 1);
+  return buffer;
+}
+
 void Hdf5File::write_tensor(const std::string& dataset_path, const Tensor& tensor) {
   const hid_t file = checked_id("write_tensor");
   FSA_CHECK(tensor.defined(), "[hdf5] cannot write undefined tensor '", dataset_path, "' to '",

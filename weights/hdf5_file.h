@@ -33,6 +33,8 @@ class Hdf5File {
   std::vector<std::string> list_datasets(const std::string& group_path = "/") const;
   // Reads any numeric dataset, converted to float32 by HDF5; a scalar dataset gives shape ().
   Tensor read_tensor(const std::string& dataset_path) const;
+  // Reads a scalar string dataset (fixed or variable length), padding dropped.
+  std::string read_string_dataset(const std::string& dataset_path) const;
   // Writes a float tensor (float32 or float64, any device) as a float32 dataset; missing
   // parent groups are created.
   void write_tensor(const std::string& dataset_path, const Tensor& tensor);

@@ -1,0 +1,481 @@
+// attack_command.cpp: `fsa attack fa|pgd`: loads the networks (weight files from
+// `fsa convert` or training), reads CIFAR-10 records, attacks them batch by batch, measures
+// everything of attack/metrics.h and writes DIR/metrics.json, DIR/adversarial/*.png and
+// DIR/grid.png; prints a summary table; progress goes to stderr.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "attack/feature_attack.h"
+#include "attack/metrics.h"
+#include "attack/pgd.h"
+#include "autograd/ops.h"
+#include "cli/attack_output.h"
+#include "cli/commands.h"
+#include "data/assets.h"
+#include "data/cifar10.h"
+#include "models/decoder.h"
+#include "models/registry.h"
+#include "models/vgg19.h"
+#include "weights/module_weights.h"
+
+namespace fsa::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct CommonOptions {
+  std::string model, encoder, data, out;
+  int64_t offset = 0;
+  int64_t limit = -1;
+  int64_t batch = 100;
+  uint64_t seed = 0;
+  int64_t grid = 8;
+  int64_t grid_scale = 4;
+  bool no_images = false;
+};
+
+struct FaCommandOptions {
+  CommonOptions common;
+  std::string decoder, preset = "paper", loss = "cw", target = "none";
+  std::optional<int64_t> iterations;
+  std::optional<std::string> eps;
+  std::optional<double> adv_weight;
+  double kappa = 1.0;
+  int64_t top_k = 1;
+  int32_t target_label = -1;
+  bool early_stop = false;
+};
+
+struct PgdCommandOptions {
+  CommonOptions common;
+  std::string norm = "linf", loss = "ce", eps = "8/255", step = "2/255";
+  int64_t steps = 10;
+  int64_t restarts = 1;
+  double kappa = 50.0;
+  bool no_random_start = false;
+  bool fgsm = false;
+};
+
+// "8/255", "0.0314" or "2e-3" -> double; anything else is an error naming the option.
+double parse_number(const std::string& text, const char* option) {
+  const auto parse = [&](const std::string& part) {
+    size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    FSA_CHECK(used == part.size() && used > 0, "[attack] ", option, " '", text,
+              "' is not a number (e.g. 0.03 or 8/255)");
+    return value;
+  };
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos) return parse(text);
+  const double denominator = parse(text.substr(slash + 1));
+  FSA_CHECK(denominator != 0.0, "[attack] ", option, " '", text, "' divides by zero");
+  return parse(text.substr(0, slash)) / denominator;
+}
+
+const char* kind_name(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::classifier:
+      return "a classifier";
+    case ModelKind::encoder:
+      return "an encoder";
+    case ModelKind::decoder:
+      return "a decoder";
+  }
+  return "a model";
+}
+
+struct LoadedNetwork {
+  std::shared_ptr<Module> module;
+  std::string path, architecture;
+};
+
+LoadedNetwork load_network(const std::string& path, ModelKind kind, const char* option) {
+  FSA_CHECK(std::filesystem::is_regular_file(path), "[attack] ", option, " '", path,
+            "' is not a file");
+  const WeightFile file = read_weight_file(path);
+  const std::string& architecture = file.attributes.architecture;
+  FSA_CHECK(model_kind(architecture) == kind, "[attack] ", option, " '", path, "' holds ",
+            kind_name(model_kind(architecture)), " (", architecture, "), not ", kind_name(kind));
+  Preprocessing preprocessing;
+  if (kind == ModelKind::classifier) {
+    FSA_CHECK(file.attributes.mean.size() == 3 && file.attributes.stddev.size() == 3,
+              "[attack] classifier '", path, "' lacks its 3-value mean/std attributes");
+    for (size_t c = 0; c < 3; ++c) {
+      preprocessing.mean[c] = file.attributes.mean[c];
+      preprocessing.std[c] = file.attributes.stddev[c];
+    }
+  }
+  LoadedNetwork network{make_model(architecture, preprocessing), path, architecture};
+  load_module_weights(*network.module, path);
+  return network;
+}
+
+void validate_common(const CommonOptions& o) {
+  FSA_CHECK(o.batch >= 1, "[attack] --batch must be >= 1, got ", o.batch);
+  FSA_CHECK(o.offset >= 0, "[attack] --offset must be >= 0, got ", o.offset);
+  FSA_CHECK(o.limit == -1 || o.limit >= 1, "[attack] --limit must be >= 1 (or -1: all), got ",
+            o.limit);
+  FSA_CHECK(o.grid >= 0 && o.grid_scale >= 1, "[attack] need --grid >= 0 and --grid-scale >= 1");
+  FSA_CHECK(!o.out.empty(), "[attack] --out DIR is required");
+}
+
+std::string data_path(const CommonOptions& o) {
+  return o.data.empty() ? asset_path("data/cifar10/test_batch.bin").string() : o.data;
+}
+
+LabelledImages read_records(const CommonOptions& o) {
+  const std::string path = data_path(o);
+  FSA_CHECK(std::filesystem::is_regular_file(path), "[attack] --data '", path,
+            "' is not a file (a CIFAR-10 binary batch; set FSA_ASSETS or pass --data)");
+  LabelledImages records = read_cifar10(path, {.offset = o.offset, .limit = o.limit});
+  FSA_CHECK(records.images.dim(0) > 0, "[attack] no records at offset ", o.offset, " of '", path,
+            "'");
+  return records;
+}
+
+nlohmann::json environment_json() {
+  const auto env = [](const char* name) -> nlohmann::json {
+    const char* v = std::getenv(name);
+    return v != nullptr ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
+  return {{"OMP_NUM_THREADS", env("OMP_NUM_THREADS")},
+          {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
+          {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")},
+          {"FSA_ASSETS", env("FSA_ASSETS")}};
+}
+
+nlohmann::json common_config(const CommonOptions& o, int64_t count) {
+  return {{"data", data_path(o)}, {"offset", o.offset},
+          {"limit", o.limit},     {"images", count},
+          {"batch", o.batch},     {"seed", o.seed},
+          {"out", o.out},         {"environment", environment_json()}};
+}
+
+// Everything a batch contributes to the outputs.
+struct Collected {
+  std::vector<SampleMetrics> samples;
+  std::vector<Tensor> grid_originals, grid_adversarials;
+  int64_t grid_rows = 0;
+
+  void add(const CommonOptions& o, const Tensor& clean, const Tensor& adversarial,
+           std::vector<SampleMetrics> batch) {
+    if (!o.no_images) {
+      write_adversarial_pngs((std::filesystem::path(o.out) / "adversarial").string(), adversarial,
+                             batch);
+    }
+    const int64_t take = std::min<int64_t>(o.grid - grid_rows, clean.dim(0));
+    if (take > 0) {
+      grid_originals.push_back(slice(clean, 0, 0, take));
+      grid_adversarials.push_back(slice(adversarial, 0, 0, take));
+      grid_rows += take;
+    }
+    samples.insert(samples.end(), batch.begin(), batch.end());
+  }
+
+  // Writes metrics.json (and the grid); `complete` false marks a partial file written after
+  // a batch of a longer run, true the final one, which also prints the summary table.
+  void write(const CommonOptions& o, const std::string& title, nlohmann::json config,
+             nlohmann::json timing, bool complete) const {
+    const MetricSummary summary = summarize(samples);
+    if (grid_rows > 0) {
+      write_grid_png((std::filesystem::path(o.out) / "grid.png").string(),
+                     concat(grid_originals, 0), concat(grid_adversarials, 0), samples,
+                     o.grid_scale);
+    }
+    nlohmann::json per_sample = nlohmann::json::array();
+    for (const SampleMetrics& s : samples) per_sample.push_back(sample_to_json(s));
+    const nlohmann::json document = {{"command", title},
+                                     {"complete", complete},
+                                     {"config", std::move(config)},
+                                     {"summary", summary_to_json(summary)},
+                                     {"timing", std::move(timing)},
+                                     {"samples", std::move(per_sample)}};
+    write_json_atomically((std::filesystem::path(o.out) / "metrics.json").string(), document);
+    if (!complete) return;
+    print_summary_table(title, summary);
+    std::printf("  written to %s (metrics.json%s%s)\n", o.out.c_str(),
+                o.no_images ? "" : ", adversarial/", grid_rows > 0 ? ", grid.png" : "");
+  }
+};
+
+FaOptions resolve_fa_options(const FaCommandOptions& c) {
+  FaOptions o = fa_preset(c.preset);
+  o.loss = parse_adversarial_loss(c.loss);
+  o.target_policy = parse_target_policy(c.target);
+  o.kappa = c.kappa;
+  o.top_k = c.top_k;
+  o.target_label = c.target_label;
+  o.early_stop = c.early_stop;
+  o.seed = c.common.seed;
+  if (c.iterations) o.iterations = *c.iterations;
+  if (o.target_policy != TargetPolicy::none) o.epsilon = std::log(2.0);  // paper: targeted ln 2
+  if (c.eps) o.epsilon = parse_number(*c.eps, "--eps");
+  if (c.adv_weight) o.adv_weight = *c.adv_weight;
+  FSA_CHECK(std::isfinite(o.epsilon) && o.epsilon > 0, "[attack] --eps (ln p) must be > 0, got ",
+            o.epsilon);
+  FSA_CHECK(o.target_policy != TargetPolicy::given || o.target_label >= 0,
+            "[attack] --target given needs --target-label L");
+  return o;
+}
+
+nlohmann::json fa_config_json(const FaOptions& o) {
+  return {{"preset", o.preset},
+          {"parameterisation", to_string(o.parameterisation)},
+          {"epsilon", o.epsilon},
+          {"bound_p", std::exp(o.epsilon)},
+          {"iterations", o.iterations},
+          {"loss", to_string(o.loss)},
+          {"kappa", o.kappa},
+          {"top_k", o.top_k},
+          {"target_policy", to_string(o.target_policy)},
+          {"target_label", o.target_label},
+          {"adv_weight", o.adv_weight},
+          {"adv_weight_times_batch", o.adv_weight_times_batch},
+          {"lr", o.lr},
+          {"lr_decay", o.lr_decay},
+          {"adam",
+           {{"beta1", o.beta1},
+            {"beta2", o.beta2},
+            {"eps", o.adam_eps},
+            {"form", o.adam_form == AdamForm::tf1 ? "tf1" : "pytorch"},
+            {"reset_per_batch", o.reset_optimizer_per_batch}}},
+          {"grad_clip", o.grad_clip},
+          {"early_stop", o.early_stop},
+          {"seed", o.seed}};
+}
+
+void run_fa(const FaCommandOptions& c) {
+  validate_common(c.common);
+  const FaOptions options = resolve_fa_options(c);
+  const LoadedNetwork classifier = load_network(c.common.model, ModelKind::classifier, "--model");
+  const LoadedNetwork encoder = load_network(c.common.encoder, ModelKind::encoder, "--encoder");
+  const LoadedNetwork decoder = load_network(c.decoder, ModelKind::decoder, "--decoder");
+  const auto* vgg = dynamic_cast<const Vgg19Encoder*>(encoder.module.get());
+  const auto* dec = dynamic_cast<const Decoder*>(decoder.module.get());
+  FSA_CHECK(vgg != nullptr && dec != nullptr && vgg->output_channels() == dec->input_channels(),
+            "[attack] --encoder (", encoder.architecture, ") and --decoder (", decoder.architecture,
+            ") do not meet at the same layer");
+  const LabelledImages records = read_records(c.common);
+  std::filesystem::create_directories(c.common.out);
+
+  FeatureAttack attack(*encoder.module, *decoder.module, *classifier.module, options);
+  const int64_t count = records.images.dim(0);
+  const int64_t batches = (count + c.common.batch - 1) / c.common.batch;
+  Collected collected;
+  const Clock::time_point start = Clock::now();
+  double attack_seconds = 0.0;
+  int64_t iterations_total = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t first = b * c.common.batch, last = std::min(count, first + c.common.batch);
+    const Tensor x = slice(records.images, 0, first, last);
+    const Tensor y = slice(records.labels, 0, first, last);
+    const int64_t every = std::max<int64_t>(1, options.iterations / 10);
+    const Clock::time_point batch_start = Clock::now();
+    const FaProgress progress = [&](int64_t iteration, int64_t successes) {
+      if (iteration % every != 0 && iteration != options.iterations) return;
+      std::fprintf(stderr, "[fa] batch %lld/%lld  iteration %lld/%lld  fooled %lld/%lld  %.1f s\n",
+                   static_cast<long long>(b + 1), static_cast<long long>(batches),
+                   static_cast<long long>(iteration), static_cast<long long>(options.iterations),
+                   static_cast<long long>(successes), static_cast<long long>(last - first),
+                   seconds_since(start));
+    };
+    const FaBatchResult r = attack.run(x, y, c.common.offset + first, progress);
+    attack_seconds += seconds_since(batch_start);
+    iterations_total += r.iterations_run;
+    const bool targeted = options.target_policy != TargetPolicy::none;
+    std::vector<SampleMetrics> samples = measure_batch(*classifier.module, encoder.module.get(),
+                                                       {.clean = x,
+                                                        .labels = y,
+                                                        .adversarial = r.adversarial,
+                                                        .decoded = r.decoded,
+                                                        .targets = targeted ? r.targets : Tensor(),
+                                                        .first_record = c.common.offset + first});
+    for (size_t i = 0; i < samples.size(); ++i) {
+      samples[i].first_success = r.first_success[i];
+      samples[i].content_loss = r.content_loss[i];
+    }
+    collected.add(c.common, x, r.adversarial, std::move(samples));
+    nlohmann::json config = common_config(c.common, count);
+    config["attack"] = fa_config_json(options);
+    config["gradient_clip"] = attack.gradient_clip();
+    config["effective_adv_weight_last_batch"] = attack.effective_adv_weight();
+    config["model"] = {{"path", classifier.path}, {"architecture", classifier.architecture}};
+    config["encoder"] = {{"path", encoder.path}, {"architecture", encoder.architecture}};
+    config["decoder"] = {{"path", decoder.path}, {"architecture", decoder.architecture}};
+    const nlohmann::json timing = {
+        {"total_seconds", seconds_since(start)},
+        {"attack_seconds", attack_seconds},
+        {"iterations_run", iterations_total},
+        {"seconds_per_iteration", iterations_total > 0 ? attack_seconds / iterations_total : 0.0}};
+    collected.write(c.common, "fsa attack fa", std::move(config), timing, b + 1 == batches);
+  }
+}
+
+PgdOptions resolve_pgd_options(const PgdCommandOptions& c) {
+  PgdOptions o;
+  o.norm = parse_pgd_norm(c.norm);
+  o.loss = parse_pgd_loss(c.loss);
+  o.epsilon = parse_number(c.eps, "--eps");
+  o.step_size = parse_number(c.step, "--step");
+  o.steps = c.steps;
+  o.restarts = c.restarts;
+  o.kappa = c.kappa;
+  o.random_start = !c.no_random_start;
+  o.seed = c.common.seed;
+  if (c.fgsm) {
+    FSA_CHECK(o.norm == PgdNorm::linf, "[attack] --fgsm is an L-infinity attack");
+    const PgdOptions f = fgsm_options(o.epsilon);
+    o.step_size = f.step_size;
+    o.steps = f.steps;
+    o.random_start = f.random_start;
+    o.restarts = f.restarts;
+  }
+  FSA_CHECK(o.epsilon >= 0 && o.step_size >= 0 && o.steps >= 0 && o.restarts >= 1,
+            "[attack] need --eps >= 0, --step >= 0, --steps >= 0 and --restarts >= 1");
+  return o;
+}
+
+void run_pgd(const PgdCommandOptions& c) {
+  validate_common(c.common);
+  const PgdOptions options = resolve_pgd_options(c);
+  const LoadedNetwork classifier = load_network(c.common.model, ModelKind::classifier, "--model");
+  std::optional<LoadedNetwork> encoder;
+  if (!c.common.encoder.empty()) {
+    encoder = load_network(c.common.encoder, ModelKind::encoder, "--encoder");
+    encoder->module->eval();
+    encoder->module->requires_grad(false);
+  }
+  const LabelledImages records = read_records(c.common);
+  std::filesystem::create_directories(c.common.out);
+  const int64_t count = records.images.dim(0);
+  const int64_t batches = (count + c.common.batch - 1) / c.common.batch;
+  nlohmann::json config = common_config(c.common, count);
+  config["attack"] = {{"norm", to_string(options.norm)},
+                      {"epsilon", options.epsilon},
+                      {"step_size", options.step_size},
+                      {"steps", options.steps},
+                      {"random_start", options.random_start},
+                      {"restarts", options.restarts},
+                      {"loss", to_string(options.loss)},
+                      {"kappa", options.kappa},
+                      {"fgsm", c.fgsm}};
+  config["model"] = {{"path", classifier.path}, {"architecture", classifier.architecture}};
+  if (encoder) {
+    config["encoder"] = {{"path", encoder->path}, {"architecture", encoder->architecture}};
+  }
+  Collected collected;
+  const Clock::time_point start = Clock::now();
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t first = b * c.common.batch, last = std::min(count, first + c.common.batch);
+    const Tensor x = slice(records.images, 0, first, last);
+    const Tensor y = slice(records.labels, 0, first, last);
+    const PgdResult r = pgd_attack(*classifier.module, x, y, options, c.common.offset + first);
+    std::vector<SampleMetrics> samples =
+        measure_batch(*classifier.module, encoder ? encoder->module.get() : nullptr,
+                      {.clean = x,
+                       .labels = y,
+                       .adversarial = r.adversarial,
+                       .decoded = Tensor(),
+                       .targets = Tensor(),
+                       .first_record = c.common.offset + first});
+    collected.add(c.common, x, r.adversarial, std::move(samples));
+    std::fprintf(stderr, "[pgd] batch %lld/%lld  %.1f s\n", static_cast<long long>(b + 1),
+                 static_cast<long long>(batches), seconds_since(start));
+    collected.write(c.common, c.fgsm ? "fsa attack pgd (fgsm)" : "fsa attack pgd", config,
+                    {{"total_seconds", seconds_since(start)}}, b + 1 == batches);
+  }
+}
+
+void add_common_options(CLI::App* command, CommonOptions& o, bool encoder_required) {
+  command->add_option("--model", o.model, "classifier weight file (.h5)")->required();
+  auto* encoder = command->add_option(
+      "--encoder", o.encoder,
+      encoder_required ? "VGG-19 encoder weight file (.h5), e.g. relu2_1"
+                       : "VGG-19 encoder (.h5) for the feature-space distances (optional)");
+  if (encoder_required) encoder->required();
+  command->add_option("--data", o.data,
+                      "CIFAR-10 binary batch (default: <assets>/data/cifar10/test_batch.bin)");
+  command->add_option("--offset", o.offset, "first record")->capture_default_str();
+  command->add_option("--limit", o.limit, "number of records (-1: to the end)")
+      ->capture_default_str();
+  command->add_option("--batch", o.batch, "images per batch")->capture_default_str();
+  command->add_option("--seed", o.seed, "seed of random starts and targets")->capture_default_str();
+  command->add_option("--out", o.out, "output folder (metrics.json, adversarial/, grid.png)")
+      ->required();
+  command->add_option("--grid", o.grid, "rows of the Figure-1 grid (0: none)")
+      ->capture_default_str();
+  command->add_option("--grid-scale", o.grid_scale, "grid pixel scale")->capture_default_str();
+  command->add_flag("--no-images", o.no_images, "do not write adversarial/*.png");
+}
+
+}  // namespace
+
+void add_attack_command(CLI::App& app) {
+  auto* attack = app.add_subcommand("attack", "Attack CIFAR-10 images and measure the result.");
+  attack->require_subcommand(1);
+
+  auto fa = std::make_shared<FaCommandOptions>();
+  auto* fa_command = attack->add_subcommand(
+      "fa", "Feature augmentation attack (perturbs the style of the encoder embedding).");
+  add_common_options(fa_command, fa->common, true);
+  fa_command->add_option("--decoder", fa->decoder, "decoder weight file (.h5)")->required();
+  fa_command->add_option("--preset", fa->preset, "paper | official (see docs)")
+      ->check(CLI::IsMember({"paper", "official"}))
+      ->capture_default_str();
+  fa_command->add_option("--iterations", fa->iterations,
+                         "optimisation steps (default: preset, 200 paper / 2000 official)");
+  fa_command->add_option(
+      "--eps", fa->eps, "bound epsilon = ln p on the style change (default ln 1.5; ln 2 targeted)");
+  fa_command->add_option("--loss", fa->loss, "cw | ce")
+      ->check(CLI::IsMember({"cw", "ce"}))
+      ->capture_default_str();
+  fa_command->add_option("--kappa", fa->kappa, "CW confidence")->capture_default_str();
+  fa_command->add_option("--top-k", fa->top_k, "untargeted CW: push the label out of the top k")
+      ->capture_default_str();
+  fa_command->add_option("--target", fa->target, "none | random | least-likely | given")
+      ->check(CLI::IsMember({"none", "random", "least-likely", "given"}))
+      ->capture_default_str();
+  fa_command->add_option("--target-label", fa->target_label, "label for --target given");
+  fa_command->add_option("--adv-weight", fa->adv_weight,
+                         "weight of the adversarial term (default: preset)");
+  fa_command->add_flag("--early-stop", fa->early_stop,
+                       "freeze each image at its first success; end a batch when all are");
+  fa_command->callback([fa] { run_fa(*fa); });
+
+  auto pgd = std::make_shared<PgdCommandOptions>();
+  auto* pgd_command =
+      attack->add_subcommand("pgd", "Projected gradient descent in pixel space (or --fgsm).");
+  add_common_options(pgd_command, pgd->common, false);
+  pgd_command->add_option("--norm", pgd->norm, "linf | l2")
+      ->check(CLI::IsMember({"linf", "l2"}))
+      ->capture_default_str();
+  pgd_command->add_option("--eps", pgd->eps, "radius on [0,1] images (e.g. 8/255)")
+      ->capture_default_str();
+  pgd_command->add_option("--step", pgd->step, "step size (e.g. 2/255)")->capture_default_str();
+  pgd_command->add_option("--steps,--iterations", pgd->steps, "steps")->capture_default_str();
+  pgd_command->add_option("--restarts", pgd->restarts, "random restarts")->capture_default_str();
+  pgd_command->add_option("--loss", pgd->loss, "ce | cw")
+      ->check(CLI::IsMember({"ce", "cw"}))
+      ->capture_default_str();
+  pgd_command->add_option("--kappa", pgd->kappa, "CW margin cap")->capture_default_str();
+  pgd_command->add_flag("--no-random-start", pgd->no_random_start, "start from the clean image");
+  pgd_command->add_flag("--fgsm", pgd->fgsm, "FGSM: one step of size eps, no random start");
+  pgd_command->callback([pgd] { run_pgd(*pgd); });
+}
+
+}  // namespace fsa::cli

@@ -12,4 +12,4 @@ bash scripts/convert_all.sh
 out=out/attack-resnet20
 ./build/fsa attack fa --model build/weights/resnet20.h5 --encoder build/weights/vgg19_normalised_relu2_1.h5 \
   --decoder build/weights/wct_decoder_relu2_1.h5 --limit "${FSA_LIMIT:-100}" --out "$out"
-echo "report: $out/report.html (metrics in $out/metrics.json)"
+echo "results: $out/grid.png (original / adversarial / difference), $out/metrics.json, $out/adversarial/"

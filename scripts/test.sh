@@ -6,6 +6,9 @@
 #   FSA_TEST_QUICK=1 scripts/test.sh    the Release build and suite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tests check results, not speed: keep OpenMP threads from spin-waiting against OpenBLAS's
+# own threads on small shared machines (docs/RESULTS.md, "Note on threads").
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 jobs=$(nproc)
 
 run_suite() {  # build-dir, extra cmake args...

@@ -6,7 +6,9 @@ engine is faster). Run with Debian's python3-torch:
     cmake -S . -B build-bench -DFSA_BUILD_BENCH=ON && cmake --build build-bench -j2
     /usr/bin/python3 scripts/bench_compare.py [--bench build-bench/bench/fsa_bench] [--filter REGEX]
 
-Both sides use the same thread count (--threads, default 2) and report medians.
+Both sides use the same thread count (--threads, default 2). For each row the engine and
+PyTorch alternate --rounds times, so that both see the same load on a shared machine, and
+the medians are reported.
 """
 import argparse
 import json
@@ -90,17 +92,23 @@ def torch_work(name):
     return None
 
 
-def run_engine(bench, pattern, threads):
+def list_engine(bench, pattern):
+    out = subprocess.run([bench, f"--benchmark_filter={pattern}", "--benchmark_list_tests=true"],
+                         capture_output=True, text=True, check=True)
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def run_engine(bench, name, threads, min_time):
+    """Median real time in ms of one engine benchmark (3 repetitions)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter={pattern}",
-                          "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true",
-                          "--benchmark_min_time=0.5"], capture_output=True, text=True, env=env, check=True)
-    results = {}
+    out = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter=^{re.escape(name)}$",
+                          "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
+                          f"--benchmark_min_time={min_time}"], capture_output=True, text=True, env=env, check=True)
     for entry in json.loads(out.stdout)["benchmarks"]:
         if entry.get("aggregate_name") == "median":
             unit = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[entry["time_unit"]]
-            results[entry["run_name"]] = entry["real_time"] * unit
-    return results
+            return entry["real_time"] * unit
+    raise RuntimeError(f"no median for {name}")
 
 
 def main():
@@ -108,16 +116,22 @@ def main():
     parser.add_argument("--bench", default="build-bench/bench/fsa_bench")
     parser.add_argument("--filter", default=".", help="regular expression over benchmark names")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="engine and PyTorch alternate this many times per row; medians are reported")
+    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per timing, each side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    engine = run_engine(args.bench, args.filter, args.threads)
     print(f"| benchmark | engine ms | PyTorch {torch.__version__} ms | PyTorch/engine |")
     print("|---|---|---|---|")
-    for name, engine_ms in engine.items():
+    for name in list_engine(args.bench, args.filter):
         work = torch_work(name)
         if work is None:
             continue
-        torch_ms = median_ms(work)
+        engine, reference = [], []
+        for _ in range(args.rounds):  # alternate, so that both sides see the same machine load
+            engine.append(run_engine(args.bench, name, args.threads, args.min_time))
+            reference.append(median_ms(work, min_seconds=args.min_time))
+        engine_ms, torch_ms = statistics.median(engine), statistics.median(reference)
         print(f"| {name} | {engine_ms:.2f} | {torch_ms:.2f} | {torch_ms / engine_ms:.2f} |", flush=True)
 
 

@@ -1,9 +1,9 @@
 // cpu_kernels_test.cpp: the optimised CPU paths against their references. Every GEMM
 // micro-kernel this CPU supports (AVX-512, AVX2, portable) through the packed GEMM against
 // gemm_reference, with transposes, grouped operand and output axes, bias and sizes past every
-// cache block; the packed float32 convolutions (forward, backward data by both routes,
-// backward weight) with every kernel against the float64 reference convolution; the
-// kernel choice; and the caching host allocator.
+// cache block; the float32 convolutions (im2col and direct forward, backward data by both
+// routes, backward weight) with every kernel against the float64 reference convolution;
+// the kernel and method choices; and the caching host allocator.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -201,19 +201,40 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
     const Tensor x32 = x.to(DType::f32), w32 = w.to(DType::f32), b32 = b.to(DType::f32);
     const Tensor dy32 = dy.to(DType::f32);
     for (const MicroKernel& kernel : supported_micro_kernels()) {
-      SCOPED_TRACE(::testing::Message() << c << " " << kernel.name);
-      Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
-      Tensor dw = Tensor::full(c.w, 5.0);
-      conv2d_forward_f32(x32.data<float>(), w32.data<float>(), b32.data<float>(), g,
-                         y.data<float>(), &kernel);
-      conv2d_backward_data_f32(dy32.data<float>(), w32.data<float>(), g, dx.data<float>(), &kernel);
-      conv2d_backward_weight_f32(dy32.data<float>(), x32.data<float>(), g, dw.data<float>(),
-                                 &kernel);
-      EXPECT_TRUE(tensors_near(y, y64, 1e-4, 1e-5));
-      EXPECT_TRUE(tensors_near(dx, dx64, 1e-4, 1e-5));
-      EXPECT_TRUE(tensors_near(dw, dw64, 1e-4, 1e-4));
+      for (const ConvMethod method : {ConvMethod::im2col, ConvMethod::direct}) {
+        if (method == ConvMethod::direct && g.stride != 1) continue;
+        SCOPED_TRACE(::testing::Message() << c << " " << kernel.name << " "
+                                          << (method == ConvMethod::direct ? "direct" : "im2col"));
+        const ConvOptions options{.kernel = &kernel, .method = method};
+        Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
+        Tensor dw = Tensor::full(c.w, 5.0);
+        conv2d_forward_f32(x32.data<float>(), w32.data<float>(), b32.data<float>(), g,
+                           y.data<float>(), options);
+        conv2d_backward_data_f32(dy32.data<float>(), w32.data<float>(), g, dx.data<float>(),
+                                 options);
+        conv2d_backward_weight_f32(dy32.data<float>(), x32.data<float>(), g, dw.data<float>(),
+                                   options);
+        EXPECT_TRUE(tensors_near(y, y64, 1e-4, 1e-5));
+        EXPECT_TRUE(tensors_near(dx, dx64, 1e-4, 1e-5));
+        EXPECT_TRUE(tensors_near(dw, dw64, 1e-4, 1e-4));
+      }
     }
   }
+}
+
+TEST(PackedConv, MethodChoice) {
+  const MicroKernel& kernel = micro_kernel_for(64);
+  const auto method = [&](Shape x, Shape w, Conv2dParams p) {
+    return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
+  };
+  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct; a
+  // 4x4 image with 512 output channels (2/3 of its grid thrown away) packs.
+  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
 }
 
 // The backend's float32 entry points run the packed path and agree with float64.

@@ -12,14 +12,16 @@ namespace {
 constexpr int64_t kPortableRows = 6;
 constexpr int64_t kPortableColumns = 16;
 
-// Fixed trip counts and `omp simd` on the columns let the compiler keep `sums` in vector
-// registers (without the pragma GCC vectorises across rows, badly).
-void portable_kernel(int64_t depth, const float* __restrict a, const float* __restrict b,
-                     float* __restrict c, int64_t ldc, bool accumulate) {
+// c (+)= a-panel x rows of B, the rows found by row(d). Fixed trip counts and `omp simd`
+// on the columns let the compiler keep `sums` in vector registers (without the pragma GCC
+// vectorises across rows, badly).
+template <typename RowOf>
+void portable_tile(int64_t depth, const float* __restrict a, RowOf row_of, float* __restrict c,
+                   int64_t ldc, bool accumulate) {
   float sums[kPortableRows][kPortableColumns] = {};
   for (int64_t d = 0; d < depth; ++d) {
     const float* a_d = a + d * kPortableRows;
-    const float* b_d = b + d * kPortableColumns;
+    const float* __restrict b_d = row_of(d);
     for (int64_t i = 0; i < kPortableRows; ++i) {
 #pragma omp simd
       for (int64_t j = 0; j < kPortableColumns; ++j) sums[i][j] += a_d[i] * b_d[j];
@@ -33,13 +35,26 @@ void portable_kernel(int64_t depth, const float* __restrict a, const float* __re
   }
 }
 
+void portable_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
+                     bool accumulate) {
+  portable_tile(
+      depth, a, [b](int64_t d) { return b + d * kPortableColumns; }, c, ldc, accumulate);
+}
+
+void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
+                              const int64_t* b_offsets, float* c, int64_t ldc, bool accumulate) {
+  portable_tile(
+      depth, a, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
+}
+
 // Rows computed for `rows` rows with tiles of mr.
 int64_t padded_rows(int64_t rows, int64_t mr) { return (rows + mr - 1) / mr * mr; }
 
 }  // namespace
 
 MicroKernel portable_micro_kernel() {
-  return {"portable_6x16", "portable", kPortableRows, kPortableColumns, portable_kernel};
+  return {"portable_6x16",  "portable",      kPortableRows,
+          kPortableColumns, portable_kernel, portable_indirect_kernel};
 }
 
 const std::vector<MicroKernel>& supported_micro_kernels() {

@@ -1,8 +1,11 @@
 // gemm_micro_kernel.h: the register-tile kernels of the packed GEMM (gemm_packed.cpp) and
-// the run-time choice among them. A micro-kernel computes one full tile of mr x nr values
-// of C from a packed A panel (depth x mr, depth-major) and a packed B panel (depth x nr):
-//   c[i * ldc + j] (+)= sum over d of a[d * mr + i] * b[d * nr + j],  i < mr, j < nr.
-// The panels are 64-byte aligned; c need not be.
+// the direct convolution (conv_packed.cpp), and the run-time choice among them. A
+// micro-kernel computes one full tile of mr x nr values of C from a packed A panel
+// (depth x mr, depth-major) and nr-wide rows of B:
+//   c[i * ldc + j] (+)= sum over d of a[d * mr + i] * b_d[j],  i < mr, j < nr,
+// where b_d = b + d * nr for a packed B panel (run), or b + b_offsets[d] for rows read in
+// place (run_indirect; the rows need no alignment). A panels and packed B panels are
+// 64-byte aligned; c need not be.
 #pragma once
 
 #include <cstdint>
@@ -12,12 +15,16 @@ namespace fsa {
 
 using MicroKernelFn = void (*)(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
                                bool accumulate);
+using IndirectMicroKernelFn = void (*)(int64_t depth, const float* a, const float* b,
+                                       const int64_t* b_offsets, float* c, int64_t ldc,
+                                       bool accumulate);
 
 struct MicroKernel {
   const char* name;    // e.g. "avx512_12x32"
   const char* family;  // the instruction set: kernels of one family share nr
   int64_t mr, nr;      // tile rows and columns
   MicroKernelFn run;
+  IndirectMicroKernelFn run_indirect;
 };
 
 // Plain loops that the compiler vectorises for whatever the build targets; runs anywhere.

@@ -1,9 +1,10 @@
 // gemm_packed.cpp: the packed GEMM driver (GotoBLAS/BLIS structure) and the strided operand.
-// C is cut into one rectangle per thread; each thread walks its rectangle in blocks of
-// kColumnBlock columns x kDepthBlock depths x kRowBlock rows, packs the A block (into L2)
-// and the B block (panel by panel, on first use) as micro-panels, and runs the micro-kernel
-// over every tile: one B panel stays in L1 while the A panels stream past it. The threads share
-// nothing, so they never wait for each other until the end.
+// C is cut into rectangles (split_output), taken by the threads as they come free. Each
+// rectangle is walked in blocks of kRowBlock rows x kDepthBlock depths x kColumnBlock
+// columns: the A block is packed once per depth slice and the B block (1 MiB, kept in L2)
+// once per column block, as micro-panels; the micro-kernel then runs along each row of
+// tiles, the A panel (12 KiB) staying in L1 while the B panels stream past it from L2.
+// The threads share nothing, so they never wait for each other until the end.
 #include "tensor/cpu/gemm_packed.h"
 
 #include <omp.h>
@@ -63,9 +64,13 @@ double balance(int64_t panels, int64_t threads) {
   return static_cast<double>(panels) / static_cast<double>(threads * ceil_div(panels, threads));
 }
 
-// Splits C into a grid of row_parts x column_parts = threads rectangles, cut at panel
-// boundaries, choosing the grid that leaves the fewest idle panel slots. Ties go to more
-// column parts: cutting the rows makes every thread pack the whole of B.
+// Splits C into a grid of rectangles cut at panel boundaries: first row_parts x col_parts
+// = threads, choosing the grid that leaves the fewest idle panel slots (ties go to more
+// column parts: cutting the rows makes every part pack the whole of B); then each column
+// part is cut up to kColumnOversplit times more, so that threads which get their cores
+// take more parts when the machine is shared.
+constexpr int64_t kColumnOversplit = 4;
+
 std::vector<Region> split_output(int64_t M, int64_t N, int64_t threads, const MicroKernel& kernel) {
   const int64_t row_panels = ceil_div(M, kernel.mr), col_panels = ceil_div(N, kernel.nr);
   int64_t best_rows = 1;
@@ -78,7 +83,9 @@ std::vector<Region> split_output(int64_t M, int64_t N, int64_t threads, const Mi
       best_rows = rows;
     }
   }
-  const int64_t best_cols = threads / best_rows;
+  int64_t best_cols = threads / best_rows;
+  if (threads > 1)
+    best_cols *= std::clamp(col_panels / (best_cols * 2), int64_t{1}, kColumnOversplit);
   std::vector<Region> regions;
   for (int64_t r = 0; r < best_rows; ++r) {
     for (int64_t c = 0; c < best_cols; ++c) {
@@ -224,7 +231,7 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const GemmOperand& a, const Ge
   const int64_t threads = M * N * K >= kParallelWork ? omp_get_max_threads() : 1;
   const std::vector<Region> regions = split_output(M, N, threads, chosen);
   const int64_t count = static_cast<int64_t>(regions.size());
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (int64_t r = 0; r < count; ++r) multiply_region(regions[r], K, a, b, c, chosen);
 }
 

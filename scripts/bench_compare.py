@@ -6,7 +6,9 @@ engine is faster). Run with Debian's python3-torch:
     cmake -S . -B build-bench -DFSA_BUILD_BENCH=ON && cmake --build build-bench -j2
     /usr/bin/python3 scripts/bench_compare.py [--bench build-bench/bench/fsa_bench] [--filter REGEX]
 
-Both sides use the same thread count (--threads, default 2) and report medians.
+Both sides use the same thread count (--threads, default 2). For each row the engine and
+PyTorch alternate --rounds times, so that both see the same load on a shared machine, and
+the medians are reported.
 """
 import argparse
 import json
@@ -76,31 +78,182 @@ def torch_vgg(batch, size, with_backward):
     return lambda: forward().sum().backward()
 
 
+VGG_STAGES = [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512]]
+
+
+def he(shape):
+    fan_in = shape[1] * shape[2] * shape[3]
+    return (torch.rand(*shape) * 2 - 1) * (6.0 / fan_in) ** 0.5
+
+
+def conv_layer(c_in, c_out, k):
+    return he((c_out, c_in, k, k)), torch.rand(c_out) * 0.1
+
+
+def vgg_normalised(cut):
+    """The AdaIN/WCT encoder as models/vgg19.cpp builds it, as a function of x."""
+    stem = conv_layer(3, 3, 1)
+    stages = []
+    c_in = 3
+    for stage in range(1, cut + 1):
+        widths = VGG_STAGES[stage - 1][:1] if stage == cut else VGG_STAGES[stage - 1]
+        convs = []
+        for c_out in widths:
+            convs.append(conv_layer(c_in, c_out, 3))
+            c_in = c_out
+        stages.append(convs)
+
+    def forward(x):
+        y = F.conv2d(x, *stem)
+        for index, convs in enumerate(stages):
+            if index > 0:
+                y = F.max_pool2d(y, 2, 2, ceil_mode=True)
+            for w, b in convs:
+                y = F.relu(F.conv2d(F.pad(y, (1, 1, 1, 1), mode="reflect"), w, b))
+        return y
+    return forward
+
+
+def wct_decoder_relu2_1():
+    """models/decoder.cpp for relu2_1: 128->64, upsample, 64->64, 64->3, reflection padded."""
+    layers = [conv_layer(128, 64, 3), conv_layer(64, 64, 3), conv_layer(64, 3, 3)]
+
+    def forward(x):
+        y = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), *layers[0]))
+        y = F.interpolate(y, scale_factor=2, mode="nearest")
+        y = F.relu(F.conv2d(F.pad(y, (1, 1, 1, 1), mode="reflect"), *layers[1]))
+        return F.conv2d(F.pad(y, (1, 1, 1, 1), mode="reflect"), *layers[2])
+    return forward
+
+
+class BasicBlock(torch.nn.Module):
+    """He et al.'s CIFAR block with the option-A shortcut (models/resnet_blocks.cpp)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(c_out)
+        self.conv2 = torch.nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(c_out)
+        self.pad = (c_out - c_in) // 2 if stride != 1 or c_in != c_out else None
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        shortcut = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        return F.relu(y + shortcut)
+
+
+class ResNet20(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(16)
+        blocks, c_in = [], 16
+        for stage, width in enumerate([16, 32, 64]):
+            for block in range(3):
+                blocks.append(BasicBlock(c_in, width, 2 if stage > 0 and block == 0 else 1))
+                c_in = width
+        self.blocks = torch.nn.Sequential(*blocks)
+        self.linear = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        y = self.blocks(F.relu(self.bn1(self.conv1(x))))
+        return self.linear(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+def labels_for(batch):
+    return torch.arange(batch) % 10
+
+
+def torch_model_step(forward, input_shape, with_backward):
+    x = torch.rand(*input_shape, requires_grad=with_backward)
+    if not with_backward:
+        return lambda: forward(x)
+    return lambda: forward(x).sum().backward()
+
+
+def torch_resnet20_train_step(batch):
+    model = ResNet20().train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    x, labels = torch.rand(batch, 3, 32, 32), labels_for(batch)
+
+    def step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), labels).backward()
+        optimizer.step()
+    return step
+
+
+def torch_fa_iteration(batch):
+    """networks_bench.cpp's fa_iteration: encoder, perturbation, decoder, ResNet-20, re-encoder."""
+    encoder, decoder = vgg_normalised(2), wct_decoder_relu2_1()
+    classifier = ResNet20().eval()
+    for p in classifier.parameters():
+        p.requires_grad_(False)
+    x, labels = torch.rand(batch, 3, 32, 32), labels_for(batch)
+    tau_s = torch.zeros(batch, 128, 1, 1, requires_grad=True)
+    tau_m = torch.zeros(batch, 128, 1, 1, requires_grad=True)
+    optimizer = torch.optim.Adam([tau_s, tau_m], lr=0.01, betas=(0.5, 0.999))
+
+    def step():
+        optimizer.zero_grad()
+        b = encoder(x)
+        mu = b.mean((2, 3), keepdim=True)
+        perturbed = torch.exp(tau_s) * (b - mu) + torch.exp(tau_m) * mu
+        decoded = decoder(perturbed).clamp(0, 1)
+        content = (encoder(decoded) - perturbed).pow(2).mean((2, 3)).sum()
+        logits = classifier(decoded)
+        true = logits.gather(1, labels[:, None])[:, 0]
+        other = logits.masked_fill(F.one_hot(labels, 10).bool(), float("-inf")).max(1).values
+        hinge = (true - other + 1).clamp(min=0).sum()
+        (content + 32000 * hinge).backward()
+        optimizer.step()
+    return step
+
+
 def torch_work(name):
     """The PyTorch closure for an engine benchmark name, or None if there is no twin."""
     parts = name.split("/")
     kind, shape = parts[0], parts[-1]
+    m = re.match(r"(\d+)x(\d+)", shape)
     if kind == "BM_gemm":
         return torch_gemm(int(shape))
     if kind in ("BM_conv2d_forward", "BM_conv2d_forward_backward"):
         return torch_conv(CONV_SHAPES[shape], kind.endswith("backward"))
-    m = re.match(r"(\d+)x(\d+)", shape)
     if kind.startswith("BM_vgg19_relu4_1") and m:
         return torch_vgg(int(m.group(1)), int(m.group(2)), kind.endswith("backward"))
+    vgg = re.match(r"BM_vgg19_normalised_relu(\d)_1_", kind)
+    if vgg and m:
+        batch, size = int(m.group(1)), int(m.group(2))
+        return torch_model_step(vgg_normalised(int(vgg.group(1))), (batch, 3, size, size), kind.endswith("backward"))
+    if kind.startswith("BM_wct_decoder_relu2_1") and m:
+        return torch_model_step(wct_decoder_relu2_1(), (int(m.group(1)), 128, int(m.group(2)) // 2,
+                                                         int(m.group(2)) // 2), kind.endswith("backward"))
+    if kind == "BM_resnet20_train_step":
+        return torch_resnet20_train_step(int(shape))
+    if kind == "BM_fa_iteration" and m:
+        return torch_fa_iteration(int(m.group(1)))
     return None
 
 
-def run_engine(bench, pattern, threads):
+def list_engine(bench, pattern):
+    out = subprocess.run([bench, f"--benchmark_filter={pattern}", "--benchmark_list_tests=true"],
+                         capture_output=True, text=True, check=True)
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def run_engine(bench, name, threads, min_time):
+    """Median real time in ms of one engine benchmark (3 repetitions)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter={pattern}",
-                          "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true",
-                          "--benchmark_min_time=0.5"], capture_output=True, text=True, env=env, check=True)
-    results = {}
+    out = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter=^{re.escape(name)}$",
+                          "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
+                          f"--benchmark_min_time={min_time}"], capture_output=True, text=True, env=env, check=True)
     for entry in json.loads(out.stdout)["benchmarks"]:
         if entry.get("aggregate_name") == "median":
             unit = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[entry["time_unit"]]
-            results[entry["run_name"]] = entry["real_time"] * unit
-    return results
+            return entry["real_time"] * unit
+    raise RuntimeError(f"no median for {name}")
 
 
 def main():
@@ -108,16 +261,22 @@ def main():
     parser.add_argument("--bench", default="build-bench/bench/fsa_bench")
     parser.add_argument("--filter", default=".", help="regular expression over benchmark names")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="engine and PyTorch alternate this many times per row; medians are reported")
+    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per timing, each side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    engine = run_engine(args.bench, args.filter, args.threads)
     print(f"| benchmark | engine ms | PyTorch {torch.__version__} ms | PyTorch/engine |")
     print("|---|---|---|---|")
-    for name, engine_ms in engine.items():
+    for name in list_engine(args.bench, args.filter):
         work = torch_work(name)
         if work is None:
             continue
-        torch_ms = median_ms(work)
+        engine, reference = [], []
+        for _ in range(args.rounds):  # alternate, so that both sides see the same machine load
+            engine.append(run_engine(args.bench, name, args.threads, args.min_time))
+            reference.append(median_ms(work, min_seconds=args.min_time))
+        engine_ms, torch_ms = statistics.median(engine), statistics.median(reference)
         print(f"| {name} | {engine_ms:.2f} | {torch_ms:.2f} | {torch_ms / engine_ms:.2f} |", flush=True)
 
 

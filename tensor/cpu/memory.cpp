@@ -1,16 +1,83 @@
-// memory.cpp: CPU memory, casts, fills and random fills.
+// memory.cpp: CPU memory (the caching host allocator of host_memory.h), casts, fills and
+// random fills.
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/dispatch.h"
+#include "tensor/cpu/host_memory.h"
 #include "tensor/random.h"
 
 namespace fsa {
 
 namespace {
 constexpr size_t kAlignment = 64;  // one cache line; enough for AVX-512 loads
+// Blocks from this size up are cached: below it malloc's own free lists are as fast, and
+// above it malloc maps fresh pages (page faults, zeroing) on every allocation.
+constexpr size_t kSmallestCached = size_t{64} << 10;
+// The cache never holds more than this; a block that would overflow it empties it first.
+constexpr size_t kCacheCapacity = size_t{2} << 30;
+
+// Sizes are rounded up to a class: multiples of 64 bytes for small blocks, eight classes per
+// power of two for cached ones (at most 1/8 wasted), so that shapes that differ slightly
+// share blocks.
+size_t size_class(size_t bytes) {
+  if (bytes < kSmallestCached) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  size_t power = kSmallestCached;
+  while (power * 2 <= bytes) power *= 2;
+  const size_t step = power / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+// Freed blocks by size class, for host_allocate to hand out again.
+class HostCache {
+ public:
+  void* take(size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = blocks_.find(size);
+    if (found == blocks_.end() || found->second.empty()) return nullptr;
+    void* data = found->second.back();
+    found->second.pop_back();
+    cached_bytes_ -= size;
+    return data;
+  }
+  void put(void* data, size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_bytes_ + size > kCacheCapacity) release_locked();
+    blocks_[size].push_back(data);
+    cached_bytes_ += size;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    release_locked();
+  }
+  size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_bytes_;
+  }
+
+ private:
+  void release_locked() {
+    for (auto& [size, list] : blocks_) {
+      for (void* data : list) std::free(data);
+    }
+    blocks_.clear();
+    cached_bytes_ = 0;
+  }
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> blocks_;
+  size_t cached_bytes_ = 0;
+};
+
+HostCache& host_cache() {
+  // Never destroyed: tensors freed during static destruction must still find it.
+  static HostCache* cache = new HostCache;
+  return *cache;
+}
 
 template <typename From, typename To>
 void convert(const From* src, To* dst, int64_t n) {
@@ -39,14 +106,33 @@ const CpuBackend& cpu_backend() {
   return backend;
 }
 
-void* CpuBackend::allocate(size_t bytes) const {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* data = std::aligned_alloc(kAlignment, rounded);
+void* host_allocate(size_t bytes) {
+  const size_t size = size_class(bytes);
+  if (size >= kSmallestCached) {
+    if (void* cached = host_cache().take(size)) return cached;
+  }
+  void* data = std::aligned_alloc(kAlignment, size);
+  if (data == nullptr && size >= kSmallestCached) {  // give the cache back and try again
+    host_release_cached();
+    data = std::aligned_alloc(kAlignment, size);
+  }
   FSA_CHECK(data != nullptr, "[allocate] out of host memory allocating ", bytes, " bytes");
   return data;
 }
 
-void CpuBackend::deallocate(void* data, size_t) const noexcept { std::free(data); }
+void host_free(void* data, size_t bytes) noexcept {
+  const size_t size = size_class(bytes);
+  if (size < kSmallestCached) return std::free(data);
+  host_cache().put(data, size);
+}
+
+void host_release_cached() noexcept { host_cache().release(); }
+
+size_t host_cached_bytes() noexcept { return host_cache().cached_bytes(); }
+
+void* CpuBackend::allocate(size_t bytes) const { return host_allocate(bytes); }
+
+void CpuBackend::deallocate(void* data, size_t bytes) const noexcept { host_free(data, bytes); }
 
 void CpuBackend::copy_from_host(void* dst, const void* host_src, size_t bytes) const {
   std::memcpy(dst, host_src, bytes);

@@ -1,14 +1,40 @@
 // reduce.cpp: sums over axes, broadcasting, top-k indices and per-channel std (AdaIN).
 // Sums accumulate in double whatever the tensor's type.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "tensor/broadcast.h"
+#include "tensor/cpu/broadcast_runs.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/dispatch.h"
 
 namespace fsa {
+
+namespace {
+
+constexpr int64_t kParallelElements = 32768;  // below this, loops stay on one thread
+
+// totals[out index] += the input elements of runs [begin, end) (runs over the input, in
+// which the output is either one element, step 0, or contiguous, step 1).
+template <typename T>
+void add_runs(const T* in, const BroadcastRuns& runs, int64_t begin, int64_t end, double* totals) {
+  const int64_t length = runs.length();
+  for (int64_t run = begin; run < end; ++run) {
+    const T* values = in + run * length;
+    double* target = totals + runs.offset(0, run * length);
+    if (runs.step(0) == 0) {
+      double total = 0.0;
+      for (int64_t i = 0; i < length; ++i) total += values[i];
+      *target += total;
+    } else {
+      for (int64_t i = 0; i < length; ++i) target[i] += values[i];
+    }
+  }
+}
+
+}  // namespace
 
 Tensor CpuBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) const {
   std::vector<int64_t> dims = x.shape().dims();
@@ -17,10 +43,27 @@ Tensor CpuBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) c
   Tensor y = Tensor::empty(out_shape, x.dtype());
   dispatch_float(x.dtype(), "sum_axes", [&]<typename T>() {
     const T* in = x.data<T>();
-    std::vector<double> totals(static_cast<size_t>(out_shape.numel()), 0.0);
-    const BroadcastIndexer to_out(out_shape, x.shape());
-    for (int64_t i = 0; i < x.numel(); ++i) totals[static_cast<size_t>(to_out(i))] += in[i];
-    std::copy(totals.begin(), totals.end(), y.data<T>());
+    const size_t out_count = static_cast<size_t>(out_shape.numel());
+    const BroadcastRuns runs(x.shape(), {out_shape});
+    // Each thread sums a contiguous share of the runs into its own totals; the shares are
+    // then added in thread order, so the result does not depend on timing.
+    const int threads = x.numel() > kParallelElements ? omp_get_max_threads() : 1;
+    std::vector<std::vector<double>> partial(static_cast<size_t>(threads));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const int thread = omp_get_thread_num(), used = omp_get_num_threads();
+      std::vector<double>& totals = partial[static_cast<size_t>(thread)];
+      totals.assign(out_count, 0.0);
+      const int64_t begin = runs.count() * thread / used;
+      const int64_t end = runs.count() * (thread + 1) / used;
+      add_runs(in, runs, begin, end, totals.data());
+    }
+    T* out = y.data<T>();
+    for (size_t i = 0; i < out_count; ++i) {
+      double total = 0.0;
+      for (const std::vector<double>& totals : partial) total += totals.empty() ? 0.0 : totals[i];
+      out[i] = static_cast<T>(total);
+    }
   });
   return y;
 }
@@ -30,10 +73,18 @@ Tensor CpuBackend::broadcast_to(const Tensor& x, const Shape& shape) const {
   dispatch_float(x.dtype(), "broadcast_to", [&]<typename T>() {
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    const BroadcastIndexer from_in(x.shape(), shape);
-    const int64_t n = shape.numel();
-#pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) out[i] = in[from_in(i)];
+    const BroadcastRuns runs(shape, {x.shape()});
+    const int64_t length = runs.length();
+#pragma omp parallel for if (shape.numel() > kParallelElements)
+    for (int64_t run = 0; run < runs.count(); ++run) {
+      const T* source = in + runs.offset(0, run * length);
+      T* target = out + run * length;
+      if (runs.step(0) == 0) {
+        for (int64_t i = 0; i < length; ++i) target[i] = source[0];
+      } else {
+        for (int64_t i = 0; i < length; ++i) target[i] = source[i];
+      }
+    }
   });
   return y;
 }

@@ -1,0 +1,131 @@
+// networks_bench.cpp: whole-network steps with the engine's models and random weights, the
+// rows of the reference table (docs in ../shared/docs/reference.md):
+//   BM_vgg19_normalised_relu{2,3}_1_{forward,forward_backward}/cpu/<batch>x<size>
+//       the AdaIN/WCT encoder (1x1 conv, reflection padding); backward to the input only
+//   BM_wct_decoder_relu2_1_{forward,forward_backward}/cpu/8x32  (input: relu2_1 features)
+//   BM_resnet20_train_step/cpu/128   forward, cross-entropy, backward, SGD with momentum
+//   BM_fa_iteration/cpu/100x32       one feature-augmentation attack iteration: encoder,
+//       perturbed embedding, decoder, ResNet-20, re-encoder, loss, backward to tau, Adam
+// scripts/bench_compare.py runs the same work in PyTorch. Registered at load time; main()
+// is in kernels_bench.cpp.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+
+#include "autograd/ops.h"
+#include "autograd/optim/adam.h"
+#include "autograd/optim/sgd.h"
+#include "autograd/variable.h"
+#include "models/registry.h"
+#include "tensor/backend.h"
+
+namespace fsa {
+namespace {
+
+Tensor uniform(const Shape& shape, uint64_t seed, double lo = 0.0, double hi = 1.0) {
+  Tensor x = Tensor::empty(shape);
+  backend_for(Device::cpu).fill_uniform(x, lo, hi, seed, 0);
+  return x;
+}
+
+Tensor labels_for(int64_t batch) {
+  std::vector<int32_t> labels;
+  for (int64_t i = 0; i < batch; ++i) labels.push_back(static_cast<int32_t>(i % 10));
+  return Tensor::from_labels(labels);
+}
+
+// A model in evaluation mode whose parameters need no gradient (attack-time use).
+std::shared_ptr<Module> frozen_model(const std::string& architecture) {
+  std::shared_ptr<Module> model = make_model(architecture);
+  model->eval();
+  model->requires_grad(false);
+  return model;
+}
+
+// Forward (and backward to the input) of a frozen model on uniform [0,1) input.
+void model_step(benchmark::State& state, std::string architecture, Shape input,
+                bool with_backward) {
+  const std::shared_ptr<Module> model = frozen_model(architecture);
+  const Tensor x = uniform(input, 1);
+  if (with_backward) set_requires_grad(x, true);
+  for (auto _ : state) {
+    const Tensor y = model->forward(x);
+    if (with_backward) {
+      backward(sum(y));
+      zero_grad(x);
+    }
+    benchmark::DoNotOptimize(y);
+  }
+}
+
+void resnet20_train_step(benchmark::State& state, int64_t batch) {
+  const std::shared_ptr<Module> model = make_model("cifar_resnet20");
+  model->train();
+  model->requires_grad(true);
+  Sgd optimizer(model->parameters(), {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
+  const Tensor x = uniform({batch, 3, 32, 32}, 2), labels = labels_for(batch);
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    const Tensor loss = mean(softmax_cross_entropy(model->forward(x), labels));
+    backward(loss);
+    optimizer.step();
+  }
+}
+
+// The attack's inner loop at relu2_1 (reference.md, "Feature augmentation attack"):
+// B = enc(x), mu/sigma its channel mean/std; B' = exp(tau_s) (B - mu) + exp(tau_m) mu;
+// x' = dec(B'); loss = sum_c mean_hw (enc(x') - B')^2 + 32000 cw(cls(x')); Adam on tau.
+void fa_iteration(benchmark::State& state, int64_t batch) {
+  const std::shared_ptr<Module> encoder = frozen_model("vgg19_normalised_relu2_1");
+  const std::shared_ptr<Module> decoder = frozen_model("wct_decoder_relu2_1");
+  const std::shared_ptr<Module> classifier = frozen_model("cifar_resnet20");
+  const Tensor x = uniform({batch, 3, 32, 32}, 3), labels = labels_for(batch);
+  const Tensor tau_s = Tensor::zeros({batch, 128, 1, 1}), tau_m = Tensor::zeros({batch, 128, 1, 1});
+  set_requires_grad(tau_s, true);
+  set_requires_grad(tau_m, true);
+  Adam optimizer({tau_s, tau_m}, {.lr = 0.01, .beta1 = 0.5});
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    const Tensor b = encoder->forward(x);  // (N, 128, 16, 16)
+    const Tensor mu = reshape(channel_mean(b), {batch, 128, 1, 1});
+    const Tensor perturbed = add(mul(exp(tau_s), sub(b, mu)), mul(exp(tau_m), mu));
+    const Tensor decoded = clamp(decoder->forward(perturbed), 0.0, 1.0);
+    const Tensor content = sum(mean(pow(sub(encoder->forward(decoded), perturbed), 2.0), {2, 3}));
+    const Tensor hinge = sum(cw_margin(classifier->forward(decoded), labels, {}));
+    backward(add(content, mul_scalar(hinge, 32000.0)));
+    optimizer.step();
+  }
+}
+
+const bool registered = [] {
+  for (const char* cut : {"relu2_1", "relu3_1"}) {
+    for (const auto& [batch, size] : {std::pair<int64_t, int64_t>{8, 32}, {4, 224}}) {
+      const std::string shape = std::to_string(batch) + "x" + std::to_string(size);
+      for (const bool with_backward : {false, true}) {
+        const std::string name = std::string("BM_vgg19_normalised_") + cut +
+                                 (with_backward ? "_forward_backward" : "_forward") + "/cpu/" +
+                                 shape;
+        benchmark::RegisterBenchmark(name.c_str(), model_step,
+                                     std::string("vgg19_normalised_") + cut,
+                                     Shape{batch, 3, size, size}, with_backward)
+            ->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+  for (const bool with_backward : {false, true}) {
+    const std::string name = std::string("BM_wct_decoder_relu2_1") +
+                             (with_backward ? "_forward_backward" : "_forward") + "/cpu/8x32";
+    benchmark::RegisterBenchmark(name.c_str(), model_step, std::string("wct_decoder_relu2_1"),
+                                 Shape{8, 128, 16, 16}, with_backward)
+        ->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RegisterBenchmark("BM_resnet20_train_step/cpu/128", resnet20_train_step, 128)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_fa_iteration/cpu/100x32", fa_iteration, 100)
+      ->Unit(benchmark::kMillisecond);
+  return true;
+}();
+
+}  // namespace
+}  // namespace fsa

@@ -1,0 +1,47 @@
+// conv_packed.h: float32 convolution on the GEMM micro-kernels, in two ways:
+//   im2col (conv_packed.cpp): the packed GEMM with the im2col matrix of the whole batch
+//     packed straight from the images (never materialised); any stride;
+//   direct (conv_direct.cpp): stride 1 only; B rows read in place from zero-padded copies of
+//     the images, on an output grid that includes 2 padding thrown-away columns per row.
+// The three passes:
+//   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
+//   backward data    stride 1: dx = dy convolved with the flipped, transposed w (as forward);
+//                    otherwise dx = col2im(w^T dy), in chunks of images
+//   backward weight  dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM
+// Pointers are contiguous NCHW / KCRS arrays of the geometry's extents; outputs are written.
+#pragma once
+
+#include "tensor/cpu/conv_geometry.h"
+#include "tensor/cpu/gemm_micro_kernel.h"
+
+namespace fsa {
+
+enum class ConvMethod { automatic, im2col, direct };
+
+// Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
+// and the forward picks the method it expects to be faster (choose_conv_method).
+struct ConvOptions {
+  const MicroKernel* kernel = nullptr;
+  ConvMethod method = ConvMethod::automatic;
+};
+
+void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
+                        float* y, const ConvOptions& options = {});
+
+void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometry& g, float* dx,
+                              const ConvOptions& options = {});
+
+void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeometry& g, float* dw,
+                                const ConvOptions& options = {});
+
+// The method the forward of `g` uses with `kernel`: direct for stride 1 when its thrown-away
+// columns cost less than packing im2col panels (which grows as 1 / K).
+ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
+
+// conv_direct.cpp: the direct forward (stride 1), and the fraction of extra columns it
+// computes (grid columns per image / (P Q)).
+void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
+                           float* y, const MicroKernel& kernel);
+double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
+
+}  // namespace fsa

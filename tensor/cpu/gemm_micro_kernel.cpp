@@ -1,0 +1,81 @@
+// gemm_micro_kernel.cpp: the portable micro-kernel and the run-time choice of kernel. The
+// kernels that need instruction-set extensions live in gemm_micro_kernel_x86.cpp (CMake
+// compiles gemm_micro_kernel_generic.cpp instead on other processors).
+#include "tensor/cpu/gemm_micro_kernel.h"
+
+#include <cstring>
+
+namespace fsa {
+
+namespace {
+
+constexpr int64_t kPortableRows = 6;
+constexpr int64_t kPortableColumns = 16;
+
+// c (+)= a-panel x rows of B, the rows found by row(d). Fixed trip counts and `omp simd`
+// on the columns let the compiler keep `sums` in vector registers (without the pragma GCC
+// vectorises across rows, badly).
+template <typename RowOf>
+void portable_tile(int64_t depth, const float* __restrict a, RowOf row_of, float* __restrict c,
+                   int64_t ldc, bool accumulate) {
+  float sums[kPortableRows][kPortableColumns] = {};
+  for (int64_t d = 0; d < depth; ++d) {
+    const float* a_d = a + d * kPortableRows;
+    const float* __restrict b_d = row_of(d);
+    for (int64_t i = 0; i < kPortableRows; ++i) {
+#pragma omp simd
+      for (int64_t j = 0; j < kPortableColumns; ++j) sums[i][j] += a_d[i] * b_d[j];
+    }
+  }
+  for (int64_t i = 0; i < kPortableRows; ++i) {
+    float* row = c + i * ldc;
+    for (int64_t j = 0; j < kPortableColumns; ++j) {
+      row[j] = accumulate ? row[j] + sums[i][j] : sums[i][j];
+    }
+  }
+}
+
+void portable_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
+                     bool accumulate) {
+  portable_tile(
+      depth, a, [b](int64_t d) { return b + d * kPortableColumns; }, c, ldc, accumulate);
+}
+
+void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
+                              const int64_t* b_offsets, float* c, int64_t ldc, bool accumulate) {
+  portable_tile(
+      depth, a, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
+}
+
+// Rows computed for `rows` rows with tiles of mr.
+int64_t padded_rows(int64_t rows, int64_t mr) { return (rows + mr - 1) / mr * mr; }
+
+}  // namespace
+
+MicroKernel portable_micro_kernel() {
+  return {"portable_6x16",  "portable",      kPortableRows,
+          kPortableColumns, portable_kernel, portable_indirect_kernel};
+}
+
+const std::vector<MicroKernel>& supported_micro_kernels() {
+  // The CPU does not change while the program runs: detect once.
+  static const std::vector<MicroKernel> kernels = [] {
+    std::vector<MicroKernel> list = extension_micro_kernels();
+    list.push_back(portable_micro_kernel());
+    return list;
+  }();
+  return kernels;
+}
+
+const MicroKernel& micro_kernel_for(int64_t rows) {
+  const std::vector<MicroKernel>& kernels = supported_micro_kernels();
+  const MicroKernel* best = &kernels.front();  // the tallest tile of the fastest family
+  for (const MicroKernel& kernel : kernels) {
+    if (std::strcmp(kernel.family, best->family) != 0) break;
+    // A shorter tile wins when it computes at least 1/16 fewer rows.
+    if (16 * padded_rows(rows, kernel.mr) <= 15 * padded_rows(rows, best->mr)) best = &kernel;
+  }
+  return *best;
+}
+
+}  // namespace fsa

@@ -1,0 +1,293 @@
+// cpu_kernels_test.cpp: the optimised CPU paths against their references. Every GEMM
+// micro-kernel this CPU supports (AVX-512, AVX2, portable) through the packed GEMM against
+// gemm_reference, with transposes, grouped operand and output axes, bias and sizes past every
+// cache block; the float32 convolutions (im2col and direct forward, backward data by both
+// routes, backward weight) with every kernel against the float64 reference convolution;
+// the kernel and method choices; and the caching host allocator.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tensor/cpu/conv_packed.h"
+#include "tensor/cpu/cpu_backend.h"
+#include "tensor/cpu/gemm.h"
+#include "tensor/cpu/gemm_packed.h"
+#include "tensor/cpu/host_memory.h"
+#include "tests/test_util.h"
+
+namespace fsa::testing {
+namespace {
+
+std::vector<float> random_floats(int64_t count, uint64_t seed) {
+  const std::vector<double> values = random_tensor({count}, seed).to_vector();
+  return std::vector<float>(values.begin(), values.end());
+}
+
+// ---- GEMM ----------------------------------------------------------------------------
+
+struct GemmCase {
+  int64_t M, N, K;
+};
+
+std::ostream& operator<<(std::ostream& out, const GemmCase& c) {
+  return out << c.M << "x" << c.N << "x" << c.K;
+}
+
+// C = op(A) op(B) in double through gemm_reference, from the float operands.
+std::vector<double> reference_gemm(const GemmCase& s, bool transpose_a, bool transpose_b,
+                                   const std::vector<float>& a, const std::vector<float>& b) {
+  const std::vector<double> a64(a.begin(), a.end()), b64(b.begin(), b.end());
+  std::vector<double> c(static_cast<size_t>(s.M * s.N));
+  gemm_reference(transpose_a, transpose_b, s.M, s.N, s.K, a64.data(), transpose_a ? s.M : s.K,
+                 b64.data(), transpose_b ? s.K : s.N, c.data(), s.N);
+  return c;
+}
+
+::testing::AssertionResult floats_near(const std::vector<float>& actual,
+                                       const std::vector<double>& expected, double tolerance) {
+  const std::vector<double> widened(actual.begin(), actual.end());
+  const Shape shape{static_cast<int64_t>(actual.size())};
+  return tensors_near(Tensor::from_vector(widened, shape, DType::f64),
+                      Tensor::from_vector(expected, shape, DType::f64), tolerance, tolerance);
+}
+
+TEST(PackedGemm, EveryMicroKernelMatchesReferenceAllTransposes) {
+  // Ragged edges in every dimension; the last case crosses the row (512), depth (256) and
+  // column (1024) blocks and uses several threads (checked without transposes only, to
+  // keep the test fast).
+  const std::vector<GemmCase> cases = {
+      {1, 1, 1}, {13, 37, 7}, {64, 70, 300}, {25, 33, 1}, {520, 1030, 260}};
+  for (const GemmCase& s : cases) {
+    for (const bool transpose_a : {false, true}) {
+      for (const bool transpose_b : {false, true}) {
+        if (s.M > 512 && (transpose_a || transpose_b)) continue;
+        const std::vector<float> a = random_floats(s.M * s.K, 1 + s.M);
+        const std::vector<float> b = random_floats(s.K * s.N, 2 + s.N);
+        const std::vector<double> expected = reference_gemm(s, transpose_a, transpose_b, a, b);
+        for (const MicroKernel& kernel : supported_micro_kernels()) {
+          SCOPED_TRACE(::testing::Message() << kernel.name << " " << s << " ta " << transpose_a
+                                            << " tb " << transpose_b);
+          std::vector<float> c(static_cast<size_t>(s.M * s.N), -7.0f);
+          gemm_packed(s.M, s.N, s.K, left_operand(a.data(), transpose_a ? s.M : s.K, transpose_a),
+                      right_operand(b.data(), transpose_b ? s.K : s.N, transpose_b),
+                      {.data = c.data(), .row_stride = s.N, .columns = {.stride = 1}}, &kernel);
+          EXPECT_TRUE(floats_near(c, expected, 1e-4));
+        }
+      }
+    }
+  }
+}
+
+// B's columns and C's columns split into groups of 5 (images), stored `stride` apart, as
+// the convolutions use them; plus a bias per row and A's depth axis grouped by 3.
+TEST(PackedGemm, GroupedAxesAndBias) {
+  const int64_t M = 19, N = 23, K = 11, group = 5, gap = 3;
+  const int64_t groups = (N + group - 1) / group;
+  const int64_t b_group_stride = K * group + gap, c_group_stride = M * group + gap;
+  const std::vector<float> a = random_floats(M * K, 11), bias = random_floats(M, 13);
+  std::vector<float> b(static_cast<size_t>(groups * b_group_stride), 0.0f);
+  const std::vector<float> b_dense = random_floats(K * N, 12);  // (K, N)
+  // B stored like a batch of images: column j = (g, w) at g * b_group_stride + k * group + w.
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t j = 0; j < N; ++j) {
+      b[(j / group) * b_group_stride + k * group + j % group] = b_dense[k * N + j];
+    }
+  }
+  // A stored with its depth grouped by 3: (i, p) at (p / 3) * (3 M) + i * 3 + p % 3.
+  std::vector<float> a_grouped(static_cast<size_t>((K + 2) / 3 * 3 * M), 0.0f);
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t p = 0; p < K; ++p) a_grouped[(p / 3) * (3 * M) + i * 3 + p % 3] = a[i * K + p];
+  }
+  for (const MicroKernel& kernel : supported_micro_kernels()) {
+    SCOPED_TRACE(kernel.name);
+    std::vector<float> c(static_cast<size_t>(groups * c_group_stride), 0.0f);
+    const StridedOperand a_operand(a_grouped.data(), {.stride = 3},
+                                   {.stride = 1, .group = 3, .group_stride = 3 * M});
+    const StridedOperand b_operand(
+        b.data(), {.stride = 1, .group = group, .group_stride = b_group_stride}, {.stride = group});
+    gemm_packed(M, N, K, a_operand, b_operand,
+                {.data = c.data(),
+                 .row_stride = group,
+                 .columns = {.stride = 1, .group = group, .group_stride = c_group_stride},
+                 .row_bias = bias.data()},
+                &kernel);
+    std::vector<double> expected = reference_gemm({M, N, K}, false, false, a, b_dense);
+    std::vector<float> actual(static_cast<size_t>(M * N));
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) {
+        expected[i * N + j] += bias[i];
+        actual[i * N + j] = c[(j / group) * c_group_stride + i * group + j % group];
+      }
+    }
+    EXPECT_TRUE(floats_near(actual, expected, 1e-5));
+  }
+}
+
+TEST(PackedGemm, EmptyInnerDimensionWritesTheBias) {
+  const std::vector<float> bias = {1.5f, -2.0f};
+  std::vector<float> c(6, 9.0f);
+  gemm_packed(
+      2, 3, 0, left_operand(nullptr, 0, false), right_operand(nullptr, 3, false),
+      {.data = c.data(), .row_stride = 3, .columns = {.stride = 1}, .row_bias = bias.data()});
+  EXPECT_EQ(c, (std::vector<float>{1.5f, 1.5f, 1.5f, -2.0f, -2.0f, -2.0f}));
+}
+
+TEST(PackedGemm, KernelChoice) {
+  const std::vector<MicroKernel>& kernels = supported_micro_kernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_STREQ(kernels.back().family, "portable");
+  // Whatever the CPU, the choice comes from the fastest family and covers the rows well.
+  for (const int64_t rows : {1, 8, 16, 27, 64, 100, 128, 256, 512}) {
+    const MicroKernel& chosen = micro_kernel_for(rows);
+    EXPECT_STREQ(chosen.family, kernels.front().family);
+    for (const MicroKernel& other : kernels) {
+      if (std::strcmp(other.family, chosen.family) != 0) continue;
+      const int64_t chosen_rows = (rows + chosen.mr - 1) / chosen.mr * chosen.mr;
+      const int64_t other_rows = (rows + other.mr - 1) / other.mr * other.mr;
+      EXPECT_LE(16 * chosen_rows, 17 * other_rows) << rows << " rows";
+    }
+  }
+  if (std::strcmp(kernels.front().family, "avx512") == 0) {
+    EXPECT_EQ(micro_kernel_for(64).mr, 8);
+    EXPECT_EQ(micro_kernel_for(256).mr, 12);
+  }
+}
+
+// ---- packed convolution --------------------------------------------------------------
+
+struct ConvCase {
+  Shape x, w;
+  Conv2dParams params;
+};
+
+std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
+  return out << "x " << c.x << " w " << c.w << " stride " << c.params.stride << " padding "
+             << c.params.padding;
+}
+
+// Output rows that split micro-panels (Q = 5, 7, 13), images that end inside a panel,
+// strides 1 and 2, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
+// columns), non-square kernels, 1x1 kernels, and one case large enough for two threads.
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {{3, 5, 7, 5}, {9, 5, 3, 3}, {.stride = 1, .padding = 1}},
+      {{2, 4, 9, 7}, {6, 4, 3, 3}, {.stride = 1, .padding = 0}},
+      {{2, 3, 11, 13}, {5, 3, 3, 3}, {.stride = 2, .padding = 1}},
+      {{2, 3, 6, 7}, {4, 3, 2, 2}, {.stride = 1, .padding = 2}},
+      {{1, 3, 6, 5}, {4, 3, 2, 3}, {.stride = 1, .padding = 1}},
+      {{3, 16, 5, 6}, {8, 16, 1, 1}, {.stride = 1, .padding = 0}},
+      {{2, 6, 7, 7}, {5, 6, 1, 1}, {.stride = 2, .padding = 0}},
+      {{4, 24, 16, 16}, {40, 24, 3, 3}, {.stride = 1, .padding = 1}},
+      {{4, 16, 16, 16}, {20, 16, 3, 3}, {.stride = 2, .padding = 1}},
+  };
+  return cases;
+}
+
+ConvGeometry geometry_of(const ConvCase& c) { return conv_geometry(c.x, c.w, c.params, "test"); }
+
+TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
+  const Backend& backend = cpu_backend();
+  uint64_t seed = 500;
+  for (const ConvCase& c : conv_cases()) {
+    const ConvGeometry g = geometry_of(c);
+    const Shape y_shape{g.N, g.K, g.P, g.Q};
+    const Tensor x = random_tensor(c.x, seed += 4), w = random_tensor(c.w, seed + 1);
+    const Tensor b = random_tensor({g.K}, seed + 2), dy = random_tensor(y_shape, seed + 3);
+    const Tensor y64 = backend.conv2d_forward(x, w, b, c.params);
+    const Tensor dx64 = backend.conv2d_backward_data(dy, w, c.x, c.params);
+    const Tensor dw64 = backend.conv2d_backward_weight(dy, x, c.w, c.params);
+    const Tensor x32 = x.to(DType::f32), w32 = w.to(DType::f32), b32 = b.to(DType::f32);
+    const Tensor dy32 = dy.to(DType::f32);
+    for (const MicroKernel& kernel : supported_micro_kernels()) {
+      for (const ConvMethod method : {ConvMethod::im2col, ConvMethod::direct}) {
+        if (method == ConvMethod::direct && g.stride != 1) continue;
+        SCOPED_TRACE(::testing::Message() << c << " " << kernel.name << " "
+                                          << (method == ConvMethod::direct ? "direct" : "im2col"));
+        const ConvOptions options{.kernel = &kernel, .method = method};
+        Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
+        Tensor dw = Tensor::full(c.w, 5.0);
+        conv2d_forward_f32(x32.data<float>(), w32.data<float>(), b32.data<float>(), g,
+                           y.data<float>(), options);
+        conv2d_backward_data_f32(dy32.data<float>(), w32.data<float>(), g, dx.data<float>(),
+                                 options);
+        conv2d_backward_weight_f32(dy32.data<float>(), x32.data<float>(), g, dw.data<float>(),
+                                   options);
+        EXPECT_TRUE(tensors_near(y, y64, 1e-4, 1e-5));
+        EXPECT_TRUE(tensors_near(dx, dx64, 1e-4, 1e-5));
+        EXPECT_TRUE(tensors_near(dw, dw64, 1e-4, 1e-4));
+      }
+    }
+  }
+}
+
+TEST(PackedConv, MethodChoice) {
+  const MicroKernel& kernel = micro_kernel_for(64);
+  const auto method = [&](Shape x, Shape w, Conv2dParams p) {
+    return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
+  };
+  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct; a
+  // 4x4 image with 512 output channels (2/3 of its grid thrown away) packs.
+  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
+}
+
+// The backend's float32 entry points run the packed path and agree with float64.
+TEST(PackedConv, BackendFloat32MatchesFloat64) {
+  const Backend& backend = cpu_backend();
+  const ConvCase c = conv_cases()[0];
+  const Tensor x = random_tensor(c.x, 600), w = random_tensor(c.w, 601);
+  const Tensor y64 = backend.conv2d_forward(x, w, Tensor(), c.params);
+  const Tensor y32 = backend.conv2d_forward(x.to(DType::f32), w.to(DType::f32), Tensor(), c.params);
+  EXPECT_EQ(y32.dtype(), DType::f32);
+  EXPECT_TRUE(tensors_near(y32, y64, 1e-4, 1e-5));
+}
+
+// ---- host allocator ------------------------------------------------------------------
+
+TEST(HostMemory, LargeBlocksAreReusedAndReleased) {
+  host_release_cached();
+  const size_t bytes = size_t{3} << 20;
+  void* first = host_allocate(bytes);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
+  std::memset(first, 1, bytes);
+  host_free(first, bytes);
+  EXPECT_GE(host_cached_bytes(), bytes);
+  void* second = host_allocate(bytes - 100);  // the same size class
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(host_cached_bytes(), 0u);
+  host_free(second, bytes - 100);
+  host_release_cached();
+  EXPECT_EQ(host_cached_bytes(), 0u);
+}
+
+TEST(HostMemory, SmallBlocksAreNotCachedAndAligned) {
+  host_release_cached();
+  for (const size_t bytes : {size_t{1}, size_t{100}, size_t{4096}, size_t{60000}}) {
+    void* data = host_allocate(bytes);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 64, 0u);
+    std::memset(data, 0, bytes);
+    host_free(data, bytes);
+  }
+  EXPECT_EQ(host_cached_bytes(), 0u);
+}
+
+TEST(HostMemory, TensorsOfTheSameShapeReuseStorage) {
+  host_release_cached();
+  const void* first = nullptr;
+  {
+    const Tensor a = Tensor::empty({256, 1024});
+    first = a.raw_data();
+  }
+  const Tensor b = Tensor::empty({256, 1024});
+  EXPECT_EQ(b.raw_data(), first);
+}
+
+}  // namespace
+}  // namespace fsa::testing

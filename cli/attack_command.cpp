@@ -16,6 +16,7 @@
 #include "autograd/ops.h"
 #include "cli/attack_output.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
 #include "data/assets.h"
@@ -36,6 +37,7 @@ double seconds_since(Clock::time_point start) {
 
 struct CommonOptions {
   std::string model, encoder, data, out;
+  std::string device = "cpu";
   int64_t offset = 0;
   int64_t limit = -1;
   int64_t batch = 100;
@@ -95,10 +97,11 @@ struct LoadedNetwork {
   std::string path, architecture;
 };
 
-LoadedNetwork load_network(const std::string& path, ModelKind kind, const char* option) {
+LoadedNetwork load_network(const std::string& path, ModelKind kind, const char* option,
+                           Device device) {
   FSA_CHECK(std::filesystem::is_regular_file(path), "[attack] ", option, " '", path,
             "' is not a file");
-  LoadedModel loaded = load_model(path, kind, "attack");
+  LoadedModel loaded = load_model(path, kind, "attack", device);
   return {loaded.module, path, loaded.attributes.architecture};
 }
 
@@ -142,7 +145,8 @@ nlohmann::json common_config(const CommonOptions& o, int64_t count) {
   return {{"data", data_path(o)}, {"offset", o.offset},
           {"limit", o.limit},     {"images", count},
           {"batch", o.batch},     {"seed", o.seed},
-          {"out", o.out},         {"environment", environment_json()}};
+          {"device", o.device},   {"out", o.out},
+          {"environment", environment_json()}};
 }
 
 // Everything a batch contributes to the outputs.
@@ -241,9 +245,12 @@ nlohmann::json fa_config_json(const FaOptions& o) {
 void run_fa(const FaCommandOptions& c) {
   validate_common(c.common);
   const FaOptions options = resolve_fa_options(c);
-  const LoadedNetwork classifier = load_network(c.common.model, ModelKind::classifier, "--model");
-  const LoadedNetwork encoder = load_network(c.common.encoder, ModelKind::encoder, "--encoder");
-  const LoadedNetwork decoder = load_network(c.decoder, ModelKind::decoder, "--decoder");
+  const Device device = resolve_device(c.common.device, "attack");
+  const LoadedNetwork classifier =
+      load_network(c.common.model, ModelKind::classifier, "--model", device);
+  const LoadedNetwork encoder =
+      load_network(c.common.encoder, ModelKind::encoder, "--encoder", device);
+  const LoadedNetwork decoder = load_network(c.decoder, ModelKind::decoder, "--decoder", device);
   const auto* vgg = dynamic_cast<const Vgg19Encoder*>(encoder.module.get());
   const auto* dec = dynamic_cast<const Decoder*>(decoder.module.get());
   FSA_CHECK(vgg != nullptr && dec != nullptr && vgg->output_channels() == dec->input_channels(),
@@ -273,17 +280,19 @@ void run_fa(const FaCommandOptions& c) {
                    static_cast<long long>(successes), static_cast<long long>(last - first),
                    seconds_since(start));
     };
-    const FaBatchResult r = attack.run(x, y, c.common.offset + first, progress);
+    const FaBatchResult r =
+        attack.run(x.to(device), y.to(device), c.common.offset + first, progress);
     attack_seconds += seconds_since(batch_start);
     iterations_total += r.iterations_run;
     const bool targeted = options.target_policy != TargetPolicy::none;
-    std::vector<SampleMetrics> samples = measure_batch(*classifier.module, encoder.module.get(),
-                                                       {.clean = x,
-                                                        .labels = y,
-                                                        .adversarial = r.adversarial,
-                                                        .decoded = r.decoded,
-                                                        .targets = targeted ? r.targets : Tensor(),
-                                                        .first_record = c.common.offset + first});
+    std::vector<SampleMetrics> samples =
+        measure_batch(*classifier.module, encoder.module.get(),
+                      {.clean = x.to(device),
+                       .labels = y.to(device),
+                       .adversarial = r.adversarial.to(device),
+                       .decoded = r.decoded.to(device),
+                       .targets = targeted ? r.targets.to(device) : Tensor(),
+                       .first_record = c.common.offset + first});
     for (size_t i = 0; i < samples.size(); ++i) {
       samples[i].first_success = r.first_success[i];
       samples[i].content_loss = r.content_loss[i];
@@ -332,10 +341,12 @@ PgdOptions resolve_pgd_options(const PgdCommandOptions& c) {
 void run_pgd(const PgdCommandOptions& c) {
   validate_common(c.common);
   const PgdOptions options = resolve_pgd_options(c);
-  const LoadedNetwork classifier = load_network(c.common.model, ModelKind::classifier, "--model");
+  const Device device = resolve_device(c.common.device, "attack");
+  const LoadedNetwork classifier =
+      load_network(c.common.model, ModelKind::classifier, "--model", device);
   std::optional<LoadedNetwork> encoder;
   if (!c.common.encoder.empty()) {
-    encoder = load_network(c.common.encoder, ModelKind::encoder, "--encoder");
+    encoder = load_network(c.common.encoder, ModelKind::encoder, "--encoder", device);
     encoder->module->eval();
     encoder->module->requires_grad(false);
   }
@@ -361,8 +372,8 @@ void run_pgd(const PgdCommandOptions& c) {
   const Clock::time_point start = Clock::now();
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t first = b * c.common.batch, last = std::min(count, first + c.common.batch);
-    const Tensor x = slice(records.images, 0, first, last);
-    const Tensor y = slice(records.labels, 0, first, last);
+    const Tensor x = slice(records.images, 0, first, last).to(device);
+    const Tensor y = slice(records.labels, 0, first, last).to(device);
     const PgdResult r = pgd_attack(*classifier.module, x, y, options, c.common.offset + first);
     std::vector<SampleMetrics> samples =
         measure_batch(*classifier.module, encoder ? encoder->module.get() : nullptr,
@@ -372,7 +383,7 @@ void run_pgd(const PgdCommandOptions& c) {
                        .decoded = Tensor(),
                        .targets = Tensor(),
                        .first_record = c.common.offset + first});
-    collected.add(c.common, x, r.adversarial, std::move(samples));
+    collected.add(c.common, x.to(Device::cpu), r.adversarial.to(Device::cpu), std::move(samples));
     std::fprintf(stderr, "[pgd] batch %lld/%lld  %.1f s\n", static_cast<long long>(b + 1),
                  static_cast<long long>(batches), seconds_since(start));
     collected.write(c.common, c.fgsm ? "fsa attack pgd (fgsm)" : "fsa attack pgd", config,
@@ -400,6 +411,7 @@ void add_common_options(CLI::App* command, CommonOptions& o, bool encoder_requir
       ->capture_default_str();
   command->add_option("--grid-scale", o.grid_scale, "grid pixel scale")->capture_default_str();
   command->add_flag("--no-images", o.no_images, "do not write adversarial/*.png");
+  add_device_option(command, o.device);
 }
 
 }  // namespace

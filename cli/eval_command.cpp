@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
 #include "cli/progress.h"
@@ -23,6 +24,7 @@ struct EvalOptions {
   int64_t limit = -1;
   int64_t batch = 100;
   std::string json;
+  std::string device = "cpu";
 };
 
 double percent(int64_t part, int64_t whole) {
@@ -45,6 +47,7 @@ nlohmann::json configuration_json(const EvalOptions& options, const LoadedModel&
           {"files", split.files},
           {"limit", options.limit},
           {"batch", options.batch},
+          {"device", options.device},
           {"threads", thread_count()}};
 }
 
@@ -53,7 +56,8 @@ void run_eval(EvalOptions options) {
   FSA_CHECK(options.batch > 0, "[eval] --batch must be positive, got ", options.batch);
   FSA_CHECK(options.limit >= -1, "[eval] --limit must be >= 0 (or -1 for all), got ",
             options.limit);
-  const LoadedModel model = load_model(options.model, ModelKind::classifier, "fsa eval");
+  const Device device = resolve_device(options.device, "eval");
+  const LoadedModel model = load_model(options.model, ModelKind::classifier, "fsa eval", device);
   const CifarSplit split = cifar10_split(options.data, options.split);
   const std::vector<CifarBatch> batches = cifar10_batches(split, options.limit, options.batch);
   int64_t images = 0;
@@ -64,7 +68,8 @@ void run_eval(EvalOptions options) {
   ProgressBar progress("eval", images);
   for (const CifarBatch& batch : batches) {
     const LabelledImages data = read_batch(split, batch);
-    const TopKCounts counts = count_correct(model.module->forward(data.images), data.labels);
+    const TopKCounts counts =
+        count_correct(model.module->forward(data.images.to(device)), data.labels);
     correct.top1 += counts.top1;
     correct.top5 += counts.top5;
     progress.advance(batch.count);
@@ -118,6 +123,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--json", options->json,
                       "also write results and the resolved configuration to this JSON file");
+  add_device_option(command, options->device);
   command->callback([options] { run_eval(*options); });
 }
 

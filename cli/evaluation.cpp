@@ -71,7 +71,8 @@ std::string with_article(ModelKind kind) {
 
 }  // namespace
 
-LoadedModel load_model(const std::string& path, ModelKind expected, const std::string& command) {
+LoadedModel load_model(const std::string& path, ModelKind expected, const std::string& command,
+                       Device device) {
   const WeightFile file = read_weight_file(path);
   const WeightAttributes& a = file.attributes;
   const std::string where = concat_message("[", command, "] '", path, "'");
@@ -99,6 +100,7 @@ LoadedModel load_model(const std::string& path, ModelKind expected, const std::s
   }
   loaded.module->eval();
   loaded.module->requires_grad(false);
+  loaded.module->to(device);
   return loaded;
 }
 

@@ -10,6 +10,7 @@
 
 #include "data/cifar10.h"
 #include "models/registry.h"
+#include "tensor/device.h"
 #include "weights/weight_file.h"
 
 namespace fsa::cli {
@@ -27,8 +28,9 @@ struct LoadedModel {
 // make_model and loads the tensors strictly. A file holding another kind of model than
 // `expected` (say an encoder given to `fsa eval`), a missing architecture, or preprocessing
 // the model cannot apply (a range other than 0-1, BGR input) is an fsa::Error that names
-// the file and `command`.
-LoadedModel load_model(const std::string& path, ModelKind expected, const std::string& command);
+// the file and `command`. The model is moved to `device`.
+LoadedModel load_model(const std::string& path, ModelKind expected, const std::string& command,
+                       Device device = Device::cpu);
 
 // One CIFAR-10 split: its binary files, in order, and their record counts.
 struct CifarSplit {

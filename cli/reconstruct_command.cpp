@@ -12,6 +12,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
 #include "cli/progress.h"
@@ -37,6 +38,7 @@ struct ReconstructOptions {
   int64_t limit = -1;
   int64_t batch = 0;  // 0: 50 for CIFAR-10, 4 for ImageNet
   int64_t save_count = 8;
+  std::string device = "cpu";
 };
 
 // A batch of images to reconstruct, with labels (CIFAR-10) and names for saved files.
@@ -237,15 +239,18 @@ void run_reconstruct(const ReconstructOptions& options) {
   FSA_CHECK(options.classifier.empty() || options.data == "cifar10",
             "[reconstruct] --classifier needs --data cifar10 (the ImageNet photos have no "
             "classifier at hand)");
-  const LoadedModel encoder = load_model(options.encoder, ModelKind::encoder, "fsa reconstruct");
-  const LoadedModel decoder = load_model(options.decoder, ModelKind::decoder, "fsa reconstruct");
+  const Device device = resolve_device(options.device, "reconstruct");
+  const LoadedModel encoder =
+      load_model(options.encoder, ModelKind::encoder, "fsa reconstruct", device);
+  const LoadedModel decoder =
+      load_model(options.decoder, ModelKind::decoder, "fsa reconstruct", device);
   FSA_CHECK(cut_of(encoder.attributes.architecture) == cut_of(decoder.attributes.architecture),
             "[reconstruct] the encoder '", options.encoder, "' ends at ",
             cut_of(encoder.attributes.architecture), " but the decoder '", options.decoder,
             "' starts from ", cut_of(decoder.attributes.architecture));
   LoadedModel classifier;
   if (!options.classifier.empty()) {
-    classifier = load_model(options.classifier, ModelKind::classifier, "fsa reconstruct");
+    classifier = load_model(options.classifier, ModelKind::classifier, "fsa reconstruct", device);
   }
   if (!options.save_dir.empty()) std::filesystem::create_directories(options.save_dir);
 
@@ -256,14 +261,16 @@ void run_reconstruct(const ReconstructOptions& options) {
   ProgressBar progress("reconstruct", source.total());
   ImageBatch batch;
   while (source.next(batch)) {
-    const Tensor reconstruction = decoder.module->forward(encoder.module->forward(batch.images));
+    const Tensor images = batch.images.to(device);
+    const Tensor reconstruction =
+        decoder.module->forward(encoder.module->forward(images)).to(Device::cpu);
     const std::vector<double> psnr = psnr_per_image(reconstruction, batch.images);
     totals.psnr.insert(totals.psnr.end(), psnr.begin(), psnr.end());
     if (classifier.module) {
       const TopKCounts clean =
-          count_correct(classifier.module->forward(batch.images), batch.labels);
-      const TopKCounts decoded =
-          count_correct(classifier.module->forward(clamp(reconstruction, 0.0, 1.0)), batch.labels);
+          count_correct(classifier.module->forward(images), batch.labels);
+      const TopKCounts decoded = count_correct(
+          classifier.module->forward(clamp(reconstruction, 0.0, 1.0).to(device)), batch.labels);
       totals.clean.top1 += clean.top1;
       totals.clean.top5 += clean.top5;
       totals.decoded.top1 += decoded.top1;
@@ -324,6 +331,7 @@ void add_reconstruct_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--json", options->json,
                       "also write results and the resolved configuration to this JSON file");
+  add_device_option(command, options->device);
   command->callback([options] { run_reconstruct(*options); });
 }
 

@@ -9,6 +9,11 @@ engine is faster). Run with Debian's python3-torch:
 Both sides use the same thread count (--threads, default 2). For each row the engine and
 PyTorch alternate --rounds times, so that both see the same load on a shared machine, and
 the medians are reported.
+
+--device cuda (on a GPU machine, with a CUDA build of the benchmarks) times the /cuda/ rows
+against PyTorch on the same GPU. Both sides then compute convolutions in full float32:
+the engine asks cuDNN for FMA math, and PyTorch's TF32 is switched off (--tf32 lets PyTorch
+use it, for reference).
 """
 import argparse
 import json
@@ -33,14 +38,21 @@ CONV_SHAPES = {  # name: (batch, in channels, out channels, size), as bench/kern
 VGG_PLAN = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 256), (256, 512)]
 
 
+def synchronize():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def median_ms(fn, warmup=3, min_runs=5, min_seconds=1.0):
     for _ in range(warmup):
         fn()
+    synchronize()
     times = []
     start = time.perf_counter()
     while len(times) < min_runs or time.perf_counter() - start < min_seconds:
         t0 = time.perf_counter()
         fn()
+        synchronize()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
@@ -264,11 +276,22 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="engine and PyTorch alternate this many times per row; medians are reported")
     parser.add_argument("--min-time", type=float, default=0.3, help="seconds per timing, each side")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="rows of this device (/cpu/ or /cuda/ in the name); PyTorch runs there too")
+    parser.add_argument("--tf32", action="store_true", help="cuda: let PyTorch use TF32 (the engine never does)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.set_default_device("cuda")  # every tensor and module below is created on the GPU
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True
+        print(f"device: {torch.cuda.get_device_name()}, PyTorch TF32 {'on' if args.tf32 else 'off'}")
     print(f"| benchmark | engine ms | PyTorch {torch.__version__} ms | PyTorch/engine |")
     print("|---|---|---|---|")
     for name in list_engine(args.bench, args.filter):
+        if f"/{args.device}/" not in name:
+            continue
         work = torch_work(name)
         if work is None:
             continue

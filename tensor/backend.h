@@ -41,6 +41,8 @@ class Backend {
   virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) const = 0;
   virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) const = 0;
   virtual void copy_within(void* dst, const void* src, size_t bytes) const = 0;
+  // Waits until every kernel queued on this device has finished (a no-op on the CPU).
+  virtual void synchronize() const = 0;
   virtual Tensor cast(const Tensor& x, DType dtype) const = 0;
   virtual void fill(const Tensor& x, double value) const = 0;
   // Philox-4x32 streams: element i depends only on (seed, offset + i), never on threads.

@@ -289,5 +289,19 @@ TEST(HostMemory, TensorsOfTheSameShapeReuseStorage) {
   EXPECT_EQ(b.raw_data(), first);
 }
 
+// The layout kernels take negative axes, counted from the end, as the CUDA backend does
+// (the CUDA parity suite calls both with -1).
+TEST(LayoutKernels, NegativeAxesCountFromTheEnd) {
+  const Backend& cpu = backend_for(Device::cpu);
+  const Tensor x = random_tensor({2, 3, 4}, 7, -1.0, 1.0, DType::f32);
+  EXPECT_TRUE(tensors_near(cpu.flip(x, -1), cpu.flip(x, 2), 0.0, 0.0));
+  EXPECT_TRUE(tensors_near(cpu.concat({x, x}, -1), cpu.concat({x, x}, 2), 0.0, 0.0));
+  const Tensor part = cpu.slice(x, -2, 1, 1, 2);
+  EXPECT_TRUE(tensors_near(part, cpu.slice(x, 1, 1, 1, 2), 0.0, 0.0));
+  EXPECT_TRUE(tensors_near(cpu.slice_backward(part, x.shape(), -2, 1, 1),
+                           cpu.slice_backward(part, x.shape(), 1, 1, 1), 0.0, 0.0));
+  EXPECT_THROW(cpu.flip(x, 3), Error);
+}
+
 }  // namespace
 }  // namespace fsa::testing

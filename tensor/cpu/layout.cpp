@@ -80,6 +80,7 @@ Tensor CpuBackend::permute(const Tensor& x, const std::vector<int64_t>& order) c
 }
 
 Tensor CpuBackend::flip(const Tensor& x, int64_t axis) const {
+  axis = x.shape().normalize_axis(axis, "flip");
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   const AxisView view(x.shape(), axis);
   const size_t bytes = block_bytes(x, view);
@@ -94,6 +95,8 @@ Tensor CpuBackend::flip(const Tensor& x, int64_t axis) const {
 }
 
 Tensor CpuBackend::concat(const std::vector<Tensor>& parts, int64_t axis) const {
+  FSA_CHECK(!parts.empty(), "[concat] needs at least one tensor");
+  axis = parts.front().shape().normalize_axis(axis, "concat");
   std::vector<int64_t> dims = parts.front().shape().dims();
   int64_t total_extent = 0;
   for (const Tensor& part : parts) total_extent += part.dim(axis);
@@ -117,6 +120,7 @@ Tensor CpuBackend::concat(const std::vector<Tensor>& parts, int64_t axis) const 
 
 Tensor CpuBackend::slice(const Tensor& x, int64_t axis, int64_t start, int64_t step,
                          int64_t count) const {
+  axis = x.shape().normalize_axis(axis, "slice");
   std::vector<int64_t> dims = x.shape().dims();
   dims[static_cast<size_t>(axis)] = count;
   Tensor y = Tensor::empty(Shape(dims), x.dtype());
@@ -134,6 +138,7 @@ Tensor CpuBackend::slice(const Tensor& x, int64_t axis, int64_t start, int64_t s
 
 Tensor CpuBackend::slice_backward(const Tensor& dy, const Shape& x_shape, int64_t axis,
                                   int64_t start, int64_t step) const {
+  axis = x_shape.normalize_axis(axis, "slice_backward");
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
   const AxisView in_view(x_shape, axis), out_view(dy.shape(), axis);
   const int64_t count = out_view.extent;

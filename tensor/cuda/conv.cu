@@ -1,7 +1,8 @@
 // conv.cu: 2-D cross-correlation through cuDNN, the twin of cpu/conv.cpp: forward (plus
 // the bias, with cudnnAddTensor), backward data and backward filter. Each direction's
-// algorithm is chosen once per shape from cuDNN's heuristic ranking (the *_v7 queries) and
-// cached in the backend; workspaces come from the caching allocator. No device code.
+// algorithm is chosen once per shape by cuDNN's timed search (the Find*Ex calls, run on the
+// call's own buffers, as PyTorch's cudnn.benchmark) and cached in the backend; workspaces
+// come from the caching allocator. No device code.
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/handles.h"
 
@@ -12,7 +13,8 @@ namespace {
 // NOTE: FMA math keeps float32 accuracy, like the CPU. CUDNN_DEFAULT_MATH would let cuDNN
 // use TF32 tensor cores on H100 (faster, about 1e-3 relative error per product).
 constexpr cudnnMathType_t kConvMath = CUDNN_FMA_MATH;
-constexpr size_t kMaxWorkspaceBytes = size_t{1} << 30;
+// The most workspace an algorithm may take; the search gets this much scratch memory.
+constexpr size_t kMaxWorkspaceBytes = size_t{256} << 20;
 constexpr float kOne = 1.0f, kZero = 0.0f;
 
 enum ConvDirection : int64_t { kForward = 0, kBackwardData = 1, kBackwardWeight = 2 };
@@ -30,7 +32,7 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   return Shape{x[0], w[0], out_h, out_w};
 }
 
-// The first algorithm of cuDNN's ranking that it can run here, preferring kConvMath and
+// The first (fastest) algorithm of cuDNN's ranking that it can run here, preferring kConvMath and
 // deterministic algorithms (reproducible gradients), then relaxing those in turn; never
 // one that converts the data to half precision.
 // `workspace_of(algo, math, &bytes)` says whether the algorithm runs and what it needs.
@@ -60,13 +62,18 @@ struct ConvShapes {
       : x(x_shape), y(y_shape), w(w_shape) {}
 };
 
-ConvAlgorithm choose_forward(cudnnHandle_t handle, const ConvShapes& d, const Conv2dParams& p) {
+// Each choose_* times cuDNN's candidates on the call's own tensors (its output is
+// overwritten by the real call afterwards).
+ConvAlgorithm choose_forward(const CudaBackend& backend, const ConvShapes& d,
+                             const Conv2dParams& p, const float* x, const float* w, float* y) {
+  const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
+  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
   cudnnConvolutionFwdAlgoPerf_t ranking[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int count = 0;
-  CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x.get(), d.w.get(), conv.get(),
-                                                     d.y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                     &count, ranking));
+  CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+      handle, d.x.get(), x, d.w.get(), w, conv.get(), d.y.get(), y,
+      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, ranking, scratch.data(), scratch.bytes()));
   auto workspace_of = [&](cudnnConvolutionFwdAlgo_t algo, cudnnMathType_t math, size_t* bytes) {
     const ConvDescriptor candidate(p, math);
     return cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), candidate.get(),
@@ -75,14 +82,17 @@ ConvAlgorithm choose_forward(cudnnHandle_t handle, const ConvShapes& d, const Co
   return pick_algorithm(ranking, count, workspace_of, "conv2d_forward");
 }
 
-ConvAlgorithm choose_backward_data(cudnnHandle_t handle, const ConvShapes& d,
-                                   const Conv2dParams& p) {
+ConvAlgorithm choose_backward_data(const CudaBackend& backend, const ConvShapes& d,
+                                   const Conv2dParams& p, const float* w, const float* dy,
+                                   float* dx) {
+  const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
+  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
   cudnnConvolutionBwdDataAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
   int count = 0;
-  CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-      handle, d.w.get(), d.y.get(), conv.get(), d.x.get(), CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-      &count, ranking));
+  CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+      handle, d.w.get(), w, d.y.get(), dy, conv.get(), d.x.get(), dx,
+      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, ranking, scratch.data(), scratch.bytes()));
   auto workspace_of = [&](cudnnConvolutionBwdDataAlgo_t algo, cudnnMathType_t math, size_t* bytes) {
     const ConvDescriptor candidate(p, math);
     return cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w.get(), d.y.get(),
@@ -92,14 +102,17 @@ ConvAlgorithm choose_backward_data(cudnnHandle_t handle, const ConvShapes& d,
   return pick_algorithm(ranking, count, workspace_of, "conv2d_backward_data");
 }
 
-ConvAlgorithm choose_backward_weight(cudnnHandle_t handle, const ConvShapes& d,
-                                     const Conv2dParams& p) {
+ConvAlgorithm choose_backward_weight(const CudaBackend& backend, const ConvShapes& d,
+                                     const Conv2dParams& p, const float* x, const float* dy,
+                                     float* dw) {
+  const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
+  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
   cudnnConvolutionBwdFilterAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int count = 0;
-  CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-      handle, d.x.get(), d.y.get(), conv.get(), d.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-      &count, ranking));
+  CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+      handle, d.x.get(), x, d.y.get(), dy, conv.get(), d.w.get(), dw,
+      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, ranking, scratch.data(), scratch.bytes()));
   auto workspace_of = [&](cudnnConvolutionBwdFilterAlgo_t algo, cudnnMathType_t math,
                           size_t* bytes) {
     const ConvDescriptor candidate(p, math);
@@ -124,7 +137,9 @@ Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tenso
   } else {
     const ConvShapes d(x.shape(), w.shape(), y_shape);
     const ConvAlgorithm chosen = conv_algorithm(conv_key(kForward, x.shape(), w.shape(), p),
-                                                [&] { return choose_forward(cudnn(), d, p); });
+                                                [&] {
+      return choose_forward(*this, d, p, x.data<float>(), w.data<float>(), y.data<float>());
+    });
     const ConvDescriptor conv(p, static_cast<cudnnMathType_t>(chosen.math_type));
     const DeviceBuffer workspace(*this, chosen.workspace_bytes);
     CUDNN_CHECK(cudnnConvolutionForward(
@@ -156,7 +171,9 @@ Tensor CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, cons
   }
   const ConvShapes d(x_shape, w.shape(), dy.shape());
   const ConvAlgorithm chosen = conv_algorithm(conv_key(kBackwardData, x_shape, w.shape(), p),
-                                              [&] { return choose_backward_data(cudnn(), d, p); });
+                                              [&] {
+    return choose_backward_data(*this, d, p, w.data<float>(), dy.data<float>(), dx.data<float>());
+  });
   const ConvDescriptor conv(p, static_cast<cudnnMathType_t>(chosen.math_type));
   const DeviceBuffer workspace(*this, chosen.workspace_bytes);
   CUDNN_CHECK(cudnnConvolutionBackwardData(
@@ -181,7 +198,10 @@ Tensor CudaBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, co
   const ConvShapes d(x.shape(), w_shape, dy.shape());
   const ConvAlgorithm chosen =
       conv_algorithm(conv_key(kBackwardWeight, x.shape(), w_shape, p),
-                     [&] { return choose_backward_weight(cudnn(), d, p); });
+                     [&] {
+        return choose_backward_weight(*this, d, p, x.data<float>(), dy.data<float>(),
+                                      dw.data<float>());
+      });
   const ConvDescriptor conv(p, static_cast<cudnnMathType_t>(chosen.math_type));
   const DeviceBuffer workspace(*this, chosen.workspace_bytes);
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(

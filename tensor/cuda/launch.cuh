@@ -101,13 +101,34 @@ struct StridedIndex {
 
   __device__ int64_t operator()(int64_t flat) const {
     int64_t offset = 0;
-    for (int axis = ndim - 1; axis >= 0; --axis) {
+    for (int axis = ndim - 1; axis > 0; --axis) {
       offset += (flat % extent[axis]) * stride[axis];
       flat /= extent[axis];
     }
-    return offset;
+    return ndim > 0 ? offset + flat * stride[0] : 0;  // the outermost index needs no modulo
   }
 };
+
+// The same mapping with fewer axes, so each element costs fewer divisions: axes of extent
+// 1 go, and an axis merges into the next inner one when it steps over it exactly
+// (stride = inner stride x inner extent; two broadcast axes, both stride 0, merge too).
+inline StridedIndex coalesced(const StridedIndex& index) {
+  StridedIndex merged;
+  for (int axis = 0; axis < index.ndim; ++axis) {
+    const int64_t extent = index.extent[axis], stride = index.stride[axis];
+    if (extent == 1) continue;
+    const int last = merged.ndim - 1;
+    if (last >= 0 && merged.stride[last] == stride * extent) {
+      merged.extent[last] *= extent;
+      merged.stride[last] = stride;
+    } else {
+      merged.extent[merged.ndim] = extent;
+      merged.stride[merged.ndim] = stride;
+      ++merged.ndim;
+    }
+  }
+  return merged;
+}
 
 // y[i] = x[index(i)]: broadcasting and permuting copies.
 template <typename T>
@@ -133,7 +154,7 @@ inline StridedIndex broadcast_index(const Shape& input, const Shape& output, con
     const bool repeated = in_axis < 0 || input[in_axis] == 1;
     index.stride[axis] = repeated ? 0 : in_strides[static_cast<size_t>(in_axis)];
   }
-  return index;
+  return coalesced(index);
 }
 
 }  // namespace fsa

@@ -79,8 +79,8 @@ Tensor CudaBackend::permute(const Tensor& x, const std::vector<int64_t>& order) 
   Tensor y = Tensor::empty(Shape(dims), DType::f32, Device::cuda);
   const int64_t n = y.numel();
   if (n == 0) return y;
-  gather_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(x.data<float>(), index, y.data<float>(),
-                                                          n);
+  gather_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(x.data<float>(), coalesced(index),
+                                                          y.data<float>(), n);
   CUDA_CHECK_LAUNCH();
   return y;
 }

@@ -96,6 +96,8 @@ void CudaBackend::copy_within(void* dst, const void* src, size_t bytes) const {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
+void CudaBackend::synchronize() const { CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
 // Casts move data and accept float64 too (Tensor::copy_from casts on the source's
 // device); only arithmetic is float32-only.
 Tensor CudaBackend::cast(const Tensor& x, DType dtype) const {

@@ -1,10 +1,12 @@
 // norm.cu: batch normalisation statistics, forward and backward per channel of x (N,C,H,W)
-// or (N,C), the twin of cpu/norm.cpp. One block per channel reduces over N and H, W in
-// double; gamma and beta may be undefined (scale 1, shift 0).
+// or (N,C), the twin of cpu/norm.cpp. The sums over N and H, W run in double through
+// segmented_sum.cuh (several blocks per channel); gamma and beta may be undefined (scale
+// 1, shift 0).
 #include <cmath>
 
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/launch.cuh"
+#include "tensor/cuda/segmented_sum.cuh"
 
 namespace fsa {
 
@@ -25,21 +27,28 @@ ChannelView channel_view(const Tensor& x) {
   return {batch, channels, inner};
 }
 
-// mean and biased variance of each channel (two passes, as the CPU).
-__global__ void batch_norm_stats_kernel(const float* x, ChannelView v, float* mean, float* var) {
-  const int64_t c = blockIdx.x, count = v.count();
-  double total = 0.0;
-  for (int64_t r = threadIdx.x; r < count; r += blockDim.x) total += x[v.offset(c, r)];
-  const double channel_mean = block_reduce(total, SumOp{}) / static_cast<double>(count);
-  double squares = 0.0;
-  for (int64_t r = threadIdx.x; r < count; r += blockDim.x) {
-    const double centred = x[v.offset(c, r)] - channel_mean;
-    squares += centred * centred;
+// Term r of channel c: x itself, then its squared distance from the channel mean.
+struct ChannelValues {
+  const float* x;
+  ChannelView v;
+  __device__ double operator()(int64_t c, int64_t r) const { return x[v.offset(c, r)]; }
+};
+struct CentredSquares {
+  const float* x;
+  ChannelView v;
+  const double* sums;  // per channel
+  __device__ double operator()(int64_t c, int64_t r) const {
+    const double centred = x[v.offset(c, r)] - sums[c] / static_cast<double>(v.count());
+    return centred * centred;
   }
-  squares = block_reduce(squares, SumOp{});
-  if (threadIdx.x == 0) {
-    mean[c] = static_cast<float>(channel_mean);
-    var[c] = static_cast<float>(squares / static_cast<double>(count));
+};
+
+// mean = sum / count and biased var = squares / count, as float.
+__global__ void batch_norm_stats_kernel(const double* sums, const double* squares, ChannelView v,
+                                        float* mean, float* var) {
+  for (int64_t c = global_thread_index(); c < v.channels; c += global_thread_count()) {
+    mean[c] = static_cast<float>(sums[c] / static_cast<double>(v.count()));
+    var[c] = static_cast<float>(squares[c] / static_cast<double>(v.count()));
   }
 }
 
@@ -58,32 +67,41 @@ __global__ void batch_norm_forward_kernel(const float* x, const float* mean, con
 //   dbeta = sum dy, dgamma = sum dy xhat,
 //   training: dx = gamma / sqrt(var + eps) (dy - dbeta / M - xhat dgamma / M)
 //   eval:     dx = gamma / sqrt(var + eps) dy
-__global__ void batch_norm_backward_kernel(const float* dy, const float* x, const float* mean,
-                                           const float* var, const float* gamma, float eps,
-                                           bool training, ChannelView v, float* dx, float* dgamma,
-                                           float* dbeta) {
-  const int64_t c = blockIdx.x, count = v.count();
-  const float inv_std = 1.0f / sqrtf(var[c] + eps);
-  const float scale = gamma == nullptr ? 1.0f : gamma[c];
-  double sum_dy = 0.0, sum_dy_xhat = 0.0;
-  for (int64_t r = threadIdx.x; r < count; r += blockDim.x) {
-    const int64_t at = v.offset(c, r);
-    sum_dy += dy[at];
-    sum_dy_xhat += static_cast<double>(dy[at]) * ((x[at] - mean[c]) * inv_std);
+struct NormalizedInput {
+  const float *x, *mean, *var;
+  float eps;
+  ChannelView v;
+  __device__ float xhat(int64_t c, int64_t at) const {
+    return (x[at] - mean[c]) * (1.0f / sqrtf(var[c] + eps));
   }
-  sum_dy = block_reduce(sum_dy, SumOp{});
-  sum_dy_xhat = block_reduce(sum_dy_xhat, SumOp{});
-  if (threadIdx.x == 0) {
-    dgamma[c] = static_cast<float>(sum_dy_xhat);
-    dbeta[c] = static_cast<float>(sum_dy);
+};
+struct GradientValues {  // the terms of dbeta
+  const float* dy;
+  ChannelView v;
+  __device__ double operator()(int64_t c, int64_t r) const { return dy[v.offset(c, r)]; }
+};
+struct GradientTimesXhat {  // the terms of dgamma
+  const float* dy;
+  NormalizedInput in;
+  __device__ double operator()(int64_t c, int64_t r) const {
+    const int64_t at = in.v.offset(c, r);
+    return static_cast<double>(dy[at]) * in.xhat(c, at);
   }
-  const float mean_dy = static_cast<float>(sum_dy / static_cast<double>(count));
-  const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / static_cast<double>(count));
-  for (int64_t r = threadIdx.x; r < count; r += blockDim.x) {
-    const int64_t at = v.offset(c, r);
-    const float xhat = (x[at] - mean[c]) * inv_std;
-    const float centred_dy = training ? dy[at] - mean_dy - xhat * mean_dy_xhat : dy[at];
-    dx[at] = scale * inv_std * centred_dy;
+};
+
+__global__ void batch_norm_input_grad_kernel(const float* dy, NormalizedInput in,
+                                             const float* gamma, bool training,
+                                             const double* sum_dy, const double* sum_dy_xhat,
+                                             float* dx, int64_t n) {
+  const double count = static_cast<double>(in.v.count());
+  for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
+    const int64_t c = (i / in.v.inner) % in.v.channels;
+    const float inv_std = 1.0f / sqrtf(in.var[c] + in.eps);
+    const float scale = gamma == nullptr ? 1.0f : gamma[c];
+    const float mean_dy = static_cast<float>(sum_dy[c] / count);
+    const float mean_dy_xhat = static_cast<float>(sum_dy_xhat[c] / count);
+    const float centred_dy = training ? dy[i] - mean_dy - in.xhat(c, i) * mean_dy_xhat : dy[i];
+    dx[i] = scale * inv_std * centred_dy;
   }
 }
 
@@ -101,8 +119,13 @@ BatchNormStats CudaBackend::batch_norm_stats(const Tensor& x) const {
   BatchNormStats stats{Tensor::empty(Shape{v.channels}, DType::f32, Device::cuda),
                        Tensor::empty(Shape{v.channels}, DType::f32, Device::cuda)};
   if (v.channels == 0) return stats;
-  batch_norm_stats_kernel<<<grid_for_items(v.channels), kBlockSize, 0, stream()>>>(
-      x.data<float>(), v, stats.mean.data<float>(), stats.var.data<float>());
+  const int64_t count = v.batch * v.inner;
+  const Tensor sums = segmented_sum(*this, ChannelValues{x.data<float>(), v}, v.channels, count);
+  const Tensor squares = segmented_sum(
+      *this, CentredSquares{x.data<float>(), v, sums.data<double>()}, v.channels, count);
+  batch_norm_stats_kernel<<<grid_for(v.channels), kBlockSize, 0, stream()>>>(
+      sums.data<double>(), squares.data<double>(), v, stats.mean.data<float>(),
+      stats.var.data<float>());
   CUDA_CHECK_LAUNCH();
   return stats;
 }
@@ -132,16 +155,26 @@ BatchNormGrads CudaBackend::batch_norm_backward(const Tensor& dy, const Tensor& 
   check_cuda_f32("batch_norm_backward", mean);
   check_cuda_f32("batch_norm_backward", var);
   const ChannelView v = channel_view(x);
-  BatchNormGrads grads{Tensor::empty(x.shape(), DType::f32, Device::cuda),
-                       Tensor::empty(Shape{v.channels}, DType::f32, Device::cuda),
-                       Tensor::empty(Shape{v.channels}, DType::f32, Device::cuda)};
-  if (v.channels == 0) return grads;
-  batch_norm_backward_kernel<<<grid_for_items(v.channels), kBlockSize, 0, stream()>>>(
-      dy.data<float>(), x.data<float>(), mean.data<float>(), var.data<float>(),
-      data_or_null(gamma, "batch_norm_backward"), static_cast<float>(eps), training, v,
-      grads.dx.data<float>(), grads.dgamma.data<float>(), grads.dbeta.data<float>());
-  CUDA_CHECK_LAUNCH();
-  return grads;
+  if (v.channels == 0) {
+    return {Tensor::empty(x.shape(), DType::f32, Device::cuda),
+            Tensor::empty(Shape{0}, DType::f32, Device::cuda),
+            Tensor::empty(Shape{0}, DType::f32, Device::cuda)};
+  }
+  const NormalizedInput in{x.data<float>(), mean.data<float>(), var.data<float>(),
+                           static_cast<float>(eps), v};
+  const int64_t count = v.batch * v.inner;
+  const Tensor sum_dy = segmented_sum(*this, GradientValues{dy.data<float>(), v}, v.channels, count);
+  const Tensor sum_dy_xhat =
+      segmented_sum(*this, GradientTimesXhat{dy.data<float>(), in}, v.channels, count);
+  Tensor dx = Tensor::empty(x.shape(), DType::f32, Device::cuda);
+  const int64_t n = x.numel();
+  if (n > 0) {
+    batch_norm_input_grad_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(
+        dy.data<float>(), in, data_or_null(gamma, "batch_norm_backward"), training,
+        sum_dy.data<double>(), sum_dy_xhat.data<double>(), dx.data<float>(), n);
+    CUDA_CHECK_LAUNCH();
+  }
+  return {dx, cast(sum_dy_xhat, DType::f32), cast(sum_dy, DType::f32)};
 }
 
 }  // namespace fsa

@@ -48,8 +48,8 @@ void CudaBackend::sgd_update(const Tensor& param, const Tensor& grad, const Tens
                              const SgdParams& p) const {
   check_cuda_f32("sgd_update", param);
   check_cuda_f32("sgd_update", grad);
-  float* velocity_data = nullptr;
-  if (velocity.defined()) {
+  float* velocity_data = nullptr;  // as on the CPU: without momentum the buffer is untouched
+  if (velocity.defined() && p.momentum != 0.0) {
     check_cuda_f32("sgd_update", velocity);
     velocity_data = velocity.data<float>();
   }

@@ -1,10 +1,11 @@
 // reduce.cu: sums over axes, broadcasting, top-k indices and per-channel std (AdaIN), the
-// twin of cpu/reduce.cpp. Sums accumulate in double, as on the CPU; a block reduces one
-// output (a sum, a row, a plane) with block_reduce, so results do not depend on timing.
+// twin of cpu/reduce.cpp. Sums accumulate in double, as on the CPU, in an order fixed by
+// the shapes (segmented_sum.cuh for long sums), so results do not depend on timing.
 #include <cmath>
 
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/launch.cuh"
+#include "tensor/cuda/segmented_sum.cuh"
 
 namespace fsa {
 
@@ -24,15 +25,12 @@ __global__ void sum_per_thread_kernel(const float* x, StridedIndex base, Strided
   }
 }
 
-// One block per output.
-__global__ void sum_per_block_kernel(const float* x, StridedIndex base, StridedIndex term,
-                                     int64_t terms, float* out) {
-  const int64_t start = base(blockIdx.x);
-  double total = 0.0;
-  for (int64_t r = threadIdx.x; r < terms; r += blockDim.x) total += x[start + term(r)];
-  total = block_reduce(total, SumOp{});
-  if (threadIdx.x == 0) out[blockIdx.x] = static_cast<float>(total);
-}
+// Term r of output o of a sum over axes: x[base(o) + term(r)].
+struct AxesSumTerms {
+  const float* x;
+  StridedIndex base, term;
+  __device__ double operator()(int64_t o, int64_t r) const { return x[base(o) + term(r)]; }
+};
 
 // One block per row: round r picks the entry ranked right after round r - 1's.
 __global__ void topk_kernel(const float* x, int64_t cols, int64_t k, int32_t* out) {
@@ -112,12 +110,11 @@ Tensor CudaBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) 
     fill(y, 0.0);
   } else if (terms <= kTermsPerThread || outputs >= (int64_t{1} << 31)) {
     sum_per_thread_kernel<<<grid_for(outputs), kBlockSize, 0, stream()>>>(
-        x.data<float>(), base, term, terms, y.data<float>(), outputs);
+        x.data<float>(), coalesced(base), coalesced(term), terms, y.data<float>(), outputs);
     CUDA_CHECK_LAUNCH();
   } else {
-    sum_per_block_kernel<<<grid_for_items(outputs), kBlockSize, 0, stream()>>>(
-        x.data<float>(), base, term, terms, y.data<float>());
-    CUDA_CHECK_LAUNCH();
+    const AxesSumTerms values{x.data<float>(), coalesced(base), coalesced(term)};
+    return cast(segmented_sum(*this, values, outputs, terms), DType::f32).reshape_view(out_shape);
   }
   return y;
 }

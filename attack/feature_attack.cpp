@@ -82,16 +82,29 @@ Tensor content_loss(const Tensor& reencoded, const Tensor& target) {
 
 FeatureAttack::FeatureAttack(Module& encoder, Module& decoder, Module& classifier,
                              const FaOptions& options)
+    : FeatureAttack(
+          encoder, decoder, classifier, options,
+          std::make_unique<StylePerturbation>(options.parameterisation, options.epsilon)) {}
+
+FeatureAttack::FeatureAttack(Module& encoder, Module& decoder, Module& classifier,
+                             const FaOptions& options, std::unique_ptr<StyleTransform> transform)
     : encoder_(encoder),
       decoder_(decoder),
       classifier_(classifier),
       options_(options),
-      perturbation_(options.parameterisation, options.epsilon) {
+      transform_(std::move(transform)) {
   check_options(options_);
+  FSA_CHECK(transform_ != nullptr, "[fa] no style transform");
   for (Module* m : {&encoder_, &decoder_, &classifier_}) {
     m->eval();
     m->requires_grad(false);
   }
+}
+
+StylePerturbation& FeatureAttack::perturbation() {
+  auto* perturbation = dynamic_cast<StylePerturbation*>(transform_.get());
+  FSA_CHECK(perturbation != nullptr, "[fa] this attack does not use FA's style perturbation");
+  return *perturbation;
 }
 
 double FeatureAttack::effective_adv_weight() const {
@@ -101,7 +114,7 @@ double FeatureAttack::effective_adv_weight() const {
 
 double FeatureAttack::gradient_clip() const {
   if (options_.grad_clip >= 0.0) return options_.grad_clip;
-  const auto& vars = perturbation_.variables();
+  const auto& vars = transform_->variables();
   FSA_CHECK(!vars.empty(), "[fa] gradient_clip() before begin()");
   const double channels = static_cast<double>(vars[0].dim(1));
   return std::pow(channels, 0.25) / std::sqrt(10.0);
@@ -154,14 +167,14 @@ void FeatureAttack::begin(const Tensor& images, const Tensor& labels, int64_t fi
     NoGradGuard no_grad;
     features = encoder_(images);
   }
-  const bool recreated = perturbation_.begin(features);
+  const bool recreated = transform_->begin(features, labels);
   if (recreated || options_.reset_optimizer_per_batch || optimizer_ == nullptr) {
     optimizer_ =
-        std::make_unique<Adam>(perturbation_.variables(), AdamParams{.lr = options_.lr,
-                                                                     .beta1 = options_.beta1,
-                                                                     .beta2 = options_.beta2,
-                                                                     .eps = options_.adam_eps,
-                                                                     .form = options_.adam_form});
+        std::make_unique<Adam>(transform_->variables(), AdamParams{.lr = options_.lr,
+                                                                   .beta1 = options_.beta1,
+                                                                   .beta2 = options_.beta2,
+                                                                   .eps = options_.adam_eps,
+                                                                   .form = options_.adam_form});
   }
   step_ = 0;
 }
@@ -169,7 +182,7 @@ void FeatureAttack::begin(const Tensor& images, const Tensor& labels, int64_t fi
 FaEvaluation FeatureAttack::evaluate() {
   FSA_CHECK(batch_size_ > 0, "[fa] evaluate() before begin()");
   FaEvaluation e;
-  const Tensor target = perturbation_.perturbed();           // (N,C,h,w)
+  const Tensor target = transform_->perturbed();             // (N,C,h,w)
   e.image = clamp(decoder_(target), 0.0, 1.0);               // (N,3,H,W)
   e.logits = classifier_(e.image);                           // (N,K)
   e.content_loss = content_loss(encoder_(e.image), target);  // (N)
@@ -192,11 +205,12 @@ void FeatureAttack::backward(const FaEvaluation& evaluation) {
 }
 
 void FeatureAttack::update() {
+  transform_->prepare_gradients();
   const double clip = gradient_clip();
-  if (clip > 0.0) clip_gradients_elementwise(perturbation_.variables(), clip);
+  if (clip > 0.0) clip_gradients_elementwise(transform_->variables(), clip);
   optimizer_->set_lr(InverseTimeDecayLr(options_.lr, options_.lr_decay).lr(step_));
   optimizer_->step();
-  perturbation_.project();
+  transform_->project();
   ++step_;
 }
 
@@ -249,7 +263,7 @@ FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int
                                  const FaProgress& progress) {
   begin(images, labels, first_record);
   const size_t n = static_cast<size_t>(batch_size_);
-  const std::vector<Tensor>& vars = perturbation_.variables();
+  const std::vector<Tensor>& vars = transform_->variables();
 
   FaBatchResult result;
   BestIterates best;
@@ -300,8 +314,8 @@ FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int
     std::vector<Tensor> current;
     for (const Tensor& v : vars) current.push_back(host_clone(detach(v)));
     for (size_t v = 0; v < vars.size(); ++v) vars[v].copy_from(best.variables[v]);
-    result.sigma_factor = host_clone(perturbation_.sigma_factor());
-    result.mean_factor = host_clone(perturbation_.mean_factor());
+    result.sigma_factor = host_clone(transform_->sigma_factor());
+    result.mean_factor = host_clone(transform_->mean_factor());
     for (size_t v = 0; v < vars.size(); ++v) vars[v].copy_from(current[v]);
   }
   return result;

@@ -9,6 +9,8 @@
 // for 128), and the variables projected onto the feasible set after each step. Per sample
 // the kept iterate is the best one: a success beats a failure, then lower content loss.
 // Images are RGB in [0,1] (N,3,H,W); the encoder takes them, the decoder returns them.
+// The loop works on any StyleTransform (style_transform.h): FA's perturbation by default;
+// the feature interpolation attack (feature_interpolation.h) plugs in its own.
 #pragma once
 
 #include <cmath>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "attack/style.h"
+#include "attack/style_transform.h"
 #include "autograd/optim/adam.h"
 #include "layers/module.h"
 
@@ -97,6 +100,11 @@ class FeatureAttack {
  public:
   // The modules are switched to eval mode and frozen (no parameter gradients).
   FeatureAttack(Module& encoder, Module& decoder, Module& classifier, const FaOptions& options);
+  // The same loop on another style transform; options.parameterisation and options.epsilon
+  // (FA's own) are then unused.
+  FeatureAttack(Module& encoder, Module& decoder, Module& classifier, const FaOptions& options,
+                std::unique_ptr<StyleTransform> transform);
+  virtual ~FeatureAttack() = default;
 
   // The whole attack on one batch; first_record numbers the images for the random targets.
   FaBatchResult run(const Tensor& images, const Tensor& labels, int64_t first_record = 0,
@@ -106,9 +114,11 @@ class FeatureAttack {
   void begin(const Tensor& images, const Tensor& labels, int64_t first_record = 0);
   FaEvaluation evaluate();
   void backward(const FaEvaluation& evaluation);  // fills grad() of the variables
-  void update();  // clip, Adam step at the scheduled rate, projection
+  void update();  // transform's gradient step, clip, Adam step at the scheduled rate, projection
 
-  StylePerturbation& perturbation() { return perturbation_; }
+  // FA's perturbation (an fsa::Error for an attack built on another transform).
+  StylePerturbation& perturbation();
+  StyleTransform& transform() { return *transform_; }
   const Tensor& targets() const { return targets_; }
   // The per-sample success test of the attack's objective on logits (N,K).
   std::vector<uint8_t> successes(const Tensor& logits) const;
@@ -123,7 +133,7 @@ class FeatureAttack {
   Module& decoder_;
   Module& classifier_;
   FaOptions options_;
-  StylePerturbation perturbation_;
+  std::unique_ptr<StyleTransform> transform_;
   std::unique_ptr<Adam> optimizer_;
   Tensor labels_, targets_;
   int64_t batch_size_ = 0;

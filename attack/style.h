@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "attack/style_transform.h"
 #include "tensor/tensor.h"
 
 namespace fsa {
@@ -33,7 +34,7 @@ std::string to_string(StyleParameterisation kind);
 // "paper" or "official"; anything else is an fsa::Error.
 StyleParameterisation parse_style_parameterisation(const std::string& name);
 
-class StylePerturbation {
+class StylePerturbation : public StyleTransform {
  public:
   // epsilon = ln p > 0: the bound on the log-scale change of σ and |μ|.
   StylePerturbation(StyleParameterisation kind, double epsilon);
@@ -42,16 +43,19 @@ class StylePerturbation {
   // variable tensors (same handles) when the shape is unchanged, so an optimizer built on
   // variables() can carry its state; returns true when they were re-created.
   bool begin(const Tensor& clean_features);
+  bool begin(const Tensor& clean_features, const Tensor& /*labels*/) override {
+    return begin(clean_features);
+  }
 
   // The leaves to optimise: {τσ, τμ} (paper) or {μ_S, σ_S} (official), each (N,C,1,1).
-  const std::vector<Tensor>& variables() const { return variables_; }
+  const std::vector<Tensor>& variables() const override { return variables_; }
   // The perturbed embedding t (N,C,H,W), recorded for autograd.
-  Tensor perturbed() const;
+  Tensor perturbed() const override;
   // Projects the variables onto the feasible set, in place.
-  void project();
+  void project() override;
   // The multiplicative changes σ'/σ_C and |μ'|/|μ_C| (1 where μ_C = 0), (N,C,1,1).
-  Tensor sigma_factor() const;
-  Tensor mean_factor() const;
+  Tensor sigma_factor() const override;
+  Tensor mean_factor() const override;
 
   StyleParameterisation kind() const { return kind_; }
   double epsilon() const { return epsilon_; }

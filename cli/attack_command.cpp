@@ -1,4 +1,4 @@
-// attack_command.cpp: `fsa attack fa|pgd`: loads the networks (weight files from
+// attack_command.cpp: `fsa attack fa|fi|pgd`: loads the networks (weight files from
 // `fsa convert` or training), reads CIFAR-10 records, attacks them batch by batch, measures
 // everything of attack/metrics.h and writes DIR/metrics.json, DIR/adversarial/*.png and
 // DIR/grid.png; prints a summary table; progress goes to stderr.
@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "attack/feature_attack.h"
+#include "attack/feature_interpolation.h"
 #include "attack/metrics.h"
 #include "attack/pgd.h"
 #include "autograd/ops.h"
@@ -19,6 +20,7 @@
 #include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
+#include "cli/style_prototypes.h"
 #include "data/assets.h"
 #include "data/cifar10.h"
 #include "models/decoder.h"
@@ -57,6 +59,15 @@ struct FaCommandOptions {
   int64_t top_k = 1;
   int32_t target_label = -1;
   bool early_stop = false;
+};
+
+// `fsa attack fi`: FA's options (but --eps) plus the prototypes and the simplex.
+struct FiCommandOptions {
+  FaCommandOptions fa;
+  std::string train;  // CIFAR-10 folder with data_batch_{1..5}.bin
+  std::optional<int64_t> prototypes;
+  std::optional<std::string> start, weights;
+  bool no_own = false;
 };
 
 struct PgdCommandOptions {
@@ -242,7 +253,47 @@ nlohmann::json fa_config_json(const FaOptions& o) {
           {"seed", o.seed}};
 }
 
-void run_fa(const FaCommandOptions& c) {
+FiOptions resolve_fi_options(const FiCommandOptions& c) {
+  FiOptions o = fi_preset(c.fa.preset);
+  o.attack = resolve_fa_options(c.fa);
+  if (c.prototypes) o.prototypes_per_class = *c.prototypes;
+  if (c.start) o.interpolation.start = parse_interpolation_start(*c.start);
+  if (c.weights) o.interpolation.shared_weights = *c.weights == "shared";
+  if (c.no_own) {
+    o.interpolation.include_own = false;
+    if (!c.start) o.interpolation.start = InterpolationStart::uniform;
+  }
+  FSA_CHECK(o.prototypes_per_class >= 1, "[attack] --prototypes must be >= 1, got ",
+            o.prototypes_per_class);
+  FSA_CHECK(o.interpolation.include_own || o.interpolation.start != InterpolationStart::own,
+            "[attack] --start own needs the own style as a vertex (drop --no-own)");
+  return o;
+}
+
+std::string train_path(const FiCommandOptions& c) {
+  return c.train.empty() ? asset_path("data/cifar10").string() : c.train;
+}
+
+// FA's configuration without its bound (the simplex is FI's), plus the vertex set.
+nlohmann::json fi_config_json(const FiOptions& o, const StyleInterpolation& interpolation,
+                              const std::string& train) {
+  nlohmann::json j = fa_config_json(o.attack);
+  for (const char* fa_only : {"parameterisation", "epsilon", "bound_p"}) j.erase(fa_only);
+  const StylePrototypes& p = interpolation.prototypes();
+  j["interpolation"] = {{"prototypes_per_class", o.prototypes_per_class},
+                        {"include_own", o.interpolation.include_own},
+                        {"start", to_string(o.interpolation.start)},
+                        {"shared_weights", o.interpolation.shared_weights},
+                        {"vertices", interpolation.vertex_count()},
+                        {"weights", "Euclidean projection onto the simplex"},
+                        {"train", train},
+                        {"prototype_records", p.records},
+                        {"prototype_labels", p.labels}};
+  return j;
+}
+
+// `fsa attack fa`, or `fsa attack fi` when `fi` is given: the same networks, loop and outputs.
+void run_fa(const FaCommandOptions& c, const FiCommandOptions* fi = nullptr) {
   validate_common(c.common);
   const FaOptions options = resolve_fa_options(c);
   const Device device = resolve_device(c.common.device, "attack");
@@ -259,7 +310,24 @@ void run_fa(const FaCommandOptions& c) {
   const LabelledImages records = read_records(c.common);
   std::filesystem::create_directories(c.common.out);
 
-  FeatureAttack attack(*encoder.module, *decoder.module, *classifier.module, options);
+  std::unique_ptr<FeatureAttack> attack_holder;
+  std::optional<FiOptions> fi_options;
+  std::string fi_train;
+  if (fi != nullptr) {
+    fi_options = resolve_fi_options(*fi);
+    fi_train = train_path(*fi);
+    std::fprintf(stderr, "[fi] style prototypes: %lld per class from %s\n",
+                 static_cast<long long>(fi_options->prototypes_per_class), fi_train.c_str());
+    attack_holder = std::make_unique<FeatureInterpolationAttack>(
+        *encoder.module, *decoder.module, *classifier.module, *fi_options,
+        training_style_prototypes(*encoder.module, fi_train, fi_options->prototypes_per_class,
+                                  c.common.seed));
+  } else {
+    attack_holder = std::make_unique<FeatureAttack>(*encoder.module, *decoder.module,
+                                                    *classifier.module, options);
+  }
+  FeatureAttack& attack = *attack_holder;
+  const char* tag = fi != nullptr ? "fi" : "fa";
   const int64_t count = records.images.dim(0);
   const int64_t batches = (count + c.common.batch - 1) / c.common.batch;
   Collected collected;
@@ -274,8 +342,8 @@ void run_fa(const FaCommandOptions& c) {
     const Clock::time_point batch_start = Clock::now();
     const FaProgress progress = [&](int64_t iteration, int64_t successes) {
       if (iteration % every != 0 && iteration != options.iterations) return;
-      std::fprintf(stderr, "[fa] batch %lld/%lld  iteration %lld/%lld  fooled %lld/%lld  %.1f s\n",
-                   static_cast<long long>(b + 1), static_cast<long long>(batches),
+      std::fprintf(stderr, "[%s] batch %lld/%lld  iteration %lld/%lld  fooled %lld/%lld  %.1f s\n",
+                   tag, static_cast<long long>(b + 1), static_cast<long long>(batches),
                    static_cast<long long>(iteration), static_cast<long long>(options.iterations),
                    static_cast<long long>(successes), static_cast<long long>(last - first),
                    seconds_since(start));
@@ -299,7 +367,11 @@ void run_fa(const FaCommandOptions& c) {
     }
     collected.add(c.common, x, r.adversarial, std::move(samples));
     nlohmann::json config = common_config(c.common, count);
-    config["attack"] = fa_config_json(options);
+    config["attack"] =
+        fi != nullptr
+            ? fi_config_json(*fi_options, static_cast<StyleInterpolation&>(attack.transform()),
+                             fi_train)
+            : fa_config_json(options);
     config["gradient_clip"] = attack.gradient_clip();
     config["effective_adv_weight_last_batch"] = attack.effective_adv_weight();
     config["model"] = {{"path", classifier.path}, {"architecture", classifier.architecture}};
@@ -310,7 +382,8 @@ void run_fa(const FaCommandOptions& c) {
         {"attack_seconds", attack_seconds},
         {"iterations_run", iterations_total},
         {"seconds_per_iteration", iterations_total > 0 ? attack_seconds / iterations_total : 0.0}};
-    collected.write(c.common, "fsa attack fa", std::move(config), timing, b + 1 == batches);
+    collected.write(c.common, fi != nullptr ? "fsa attack fi" : "fsa attack fa", std::move(config),
+                    timing, b + 1 == batches);
   }
 }
 
@@ -414,6 +487,58 @@ void add_common_options(CLI::App* command, CommonOptions& o, bool encoder_requir
   add_device_option(command, o.device);
 }
 
+// The options FA and FI share: iterations, loss, targets, weight, early stop.
+void add_style_attack_options(CLI::App* command, FaCommandOptions& o) {
+  command->add_option("--iterations", o.iterations,
+                      "optimisation steps (default: preset, 200 paper / 2000 official)");
+  command->add_option("--loss", o.loss, "cw | ce")
+      ->check(CLI::IsMember({"cw", "ce"}))
+      ->capture_default_str();
+  command->add_option("--kappa", o.kappa, "CW confidence")->capture_default_str();
+  command->add_option("--top-k", o.top_k, "untargeted CW: push the label out of the top k")
+      ->capture_default_str();
+  command->add_option("--target", o.target, "none | random | least-likely | given")
+      ->check(CLI::IsMember({"none", "random", "least-likely", "given"}))
+      ->capture_default_str();
+  command->add_option("--target-label", o.target_label, "label for --target given");
+  command->add_option("--adv-weight", o.adv_weight,
+                      "weight of the adversarial term (default: preset)");
+  command->add_flag("--early-stop", o.early_stop,
+                    "freeze each image at its first success; end a batch when all are");
+}
+
+void add_fi_command(CLI::App* attack) {
+  auto fi = std::make_shared<FiCommandOptions>();
+  auto* command = attack->add_subcommand(
+      "fi",
+      "Feature interpolation attack (the style becomes a convex combination of same-class "
+      "prototypes from the training split).");
+  add_common_options(command, fi->fa.common, true);
+  command->add_option("--decoder", fi->fa.decoder, "decoder weight file (.h5)")->required();
+  command
+      ->add_option("--preset", fi->fa.preset,
+                   "paper (200 iterations, separate sigma/mu weights from the own style) | "
+                   "official (2000 iterations, one shared weight vector from uniform)")
+      ->check(CLI::IsMember({"paper", "official"}))
+      ->capture_default_str();
+  command->add_option("--train", fi->train,
+                      "CIFAR-10 folder with data_batch_{1..5}.bin for the prototypes "
+                      "(default: <assets>/data/cifar10)");
+  command->add_option("--prototypes", fi->prototypes,
+                      "k training images per class, chosen with --seed (default 50)");
+  command->add_option("--start", fi->start, "own | uniform: the starting weights (default: preset)")
+      ->check(CLI::IsMember({"own", "uniform"}));
+  command
+      ->add_option("--weights", fi->weights,
+                   "shared | separate: one weight vector for sigma and mu, or one each "
+                   "(default: preset)")
+      ->check(CLI::IsMember({"shared", "separate"}));
+  command->add_flag("--no-own", fi->no_own,
+                    "leave out the image's own style as a vertex (starts uniform)");
+  add_style_attack_options(command, fi->fa);
+  command->callback([fi] { run_fa(fi->fa, fi.get()); });
+}
+
 }  // namespace
 
 void add_attack_command(CLI::App& app) {
@@ -428,25 +553,12 @@ void add_attack_command(CLI::App& app) {
   fa_command->add_option("--preset", fa->preset, "paper | official (see docs)")
       ->check(CLI::IsMember({"paper", "official"}))
       ->capture_default_str();
-  fa_command->add_option("--iterations", fa->iterations,
-                         "optimisation steps (default: preset, 200 paper / 2000 official)");
   fa_command->add_option(
       "--eps", fa->eps, "bound epsilon = ln p on the style change (default ln 1.5; ln 2 targeted)");
-  fa_command->add_option("--loss", fa->loss, "cw | ce")
-      ->check(CLI::IsMember({"cw", "ce"}))
-      ->capture_default_str();
-  fa_command->add_option("--kappa", fa->kappa, "CW confidence")->capture_default_str();
-  fa_command->add_option("--top-k", fa->top_k, "untargeted CW: push the label out of the top k")
-      ->capture_default_str();
-  fa_command->add_option("--target", fa->target, "none | random | least-likely | given")
-      ->check(CLI::IsMember({"none", "random", "least-likely", "given"}))
-      ->capture_default_str();
-  fa_command->add_option("--target-label", fa->target_label, "label for --target given");
-  fa_command->add_option("--adv-weight", fa->adv_weight,
-                         "weight of the adversarial term (default: preset)");
-  fa_command->add_flag("--early-stop", fa->early_stop,
-                       "freeze each image at its first success; end a batch when all are");
+  add_style_attack_options(fa_command, *fa);
   fa_command->callback([fa] { run_fa(*fa); });
+
+  add_fi_command(attack);
 
   auto pgd = std::make_shared<PgdCommandOptions>();
   auto* pgd_command =

@@ -7,55 +7,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/cifar10.h"
-#include "models/registry.h"
+#include "tests/attack_cli_fixture.h"
 #include "tests/cli_runner.h"
-#include "tests/temp_dir.h"
-#include "weights/module_weights.h"
 
 namespace fsa::testing {
 namespace {
 
 using json = nlohmann::json;
-
-std::string random_weights(const TempDir& dir, const std::string& architecture) {
-  const std::string path = dir.file(architecture + ".h5");
-  WeightAttributes attributes{.architecture = architecture,
-                              .source = "",
-                              .input_range = "0-1",
-                              .mean = {0, 0, 0},
-                              .stddev = {1, 1, 1},
-                              .channel_order = "RGB"};
-  if (model_kind(architecture) == ModelKind::classifier) {
-    attributes.mean = {0.5, 0.5, 0.5};
-    attributes.stddev = {0.25, 0.25, 0.25};
-  }
-  save_module_weights(*make_model(architecture), path, attributes);
-  return path;
-}
-
-std::string cifar_file(const TempDir& dir, int count) {
-  const std::string path = dir.file("test_batch.bin");
-  std::ofstream out(path, std::ios::binary);
-  for (int n = 0; n < count; ++n) {
-    out.put(static_cast<char>(n % 10));
-    for (int i = 0; i < kCifarPixelBytes; ++i) out.put(static_cast<char>((11 * n + 3 * i) % 256));
-  }
-  return path;
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
-
-struct AttackCliFixture {
-  TempDir dir;
-  std::string classifier = random_weights(dir, "cifar_resnet20");
-  std::string encoder = random_weights(dir, "vgg19_normalised_relu2_1");
-  std::string decoder = random_weights(dir, "wct_decoder_relu2_1");
-  std::string data = cifar_file(dir, 5);
-};
 
 TEST(AttackCli, FaWritesMetricsImagesAndGrid) {
   AttackCliFixture f;

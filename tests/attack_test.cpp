@@ -21,6 +21,7 @@
 #include "autograd/variable.h"
 #include "data/assets.h"
 #include "models/registry.h"
+#include "tests/attack_toys.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
 #include "weights/hdf5_file.h"
@@ -28,33 +29,6 @@
 
 namespace fsa::testing {
 namespace {
-
-// logits_k = Σ_d x_d W_kd: a linear classifier made of broadcasting ops only.
-class ToyClassifier : public Module {
- public:
-  ToyClassifier(int64_t features, int64_t classes, uint64_t seed) {
-    weight = random_tensor({1, classes, features}, seed, -1.0, 1.0, DType::f32);
-    register_parameter("weight", &weight);
-  }
-  Tensor forward(const Tensor& x) override {
-    return sum(reshape(x, {x.dim(0), 1, -1}) * weight, {2});  // (N,K)
-  }
-  Tensor weight;
-};
-
-// An invertible toy "encoder" (positive features) and its decoder.
-class ToyEncoder : public Module {
- public:
-  Tensor forward(const Tensor& x) override { return x * 2.0 + 0.5; }
-};
-class ToyDecoder : public Module {
- public:
-  Tensor forward(const Tensor& t) override { return (t - 0.5) * 0.5; }
-};
-class Identity : public Module {
- public:
-  Tensor forward(const Tensor& x) override { return x; }
-};
 
 double max_abs(const Tensor& x) {
   double m = 0.0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "attack/rows.h"
 #include "autograd/grad_mode.h"
@@ -11,6 +12,7 @@
 #include "autograd/optim/clip_gradients.h"
 #include "autograd/optim/lr_schedule.h"
 #include "autograd/variable.h"
+#include "tensor/device_graph.h"
 #include "tensor/random.h"
 
 namespace fsa {
@@ -257,6 +259,55 @@ struct BestIterates {
   }
 };
 
+// Each step's evaluation and backward. Eagerly on the CPU; on a GPU the second step records
+// them once as a device graph (the first, eager, fills cuDNN's algorithm cache and every
+// other lazily made constant) and every later step replays it: the same kernels on the same
+// tensors, none launched one by one from the host. The recorded gradient tensors are put
+// back on the variables after each replay, since the update replaces them (clipping).
+class StepRunner {
+ public:
+  StepRunner(FeatureAttack& attack, const std::vector<Tensor>& variables, bool use_graph)
+      : attack_(attack), variables_(variables), use_graph_(use_graph) {}
+
+  // The evaluation at the current variables; in graph mode their gradients come with it.
+  const FaEvaluation& evaluate(int64_t iteration) {
+    if (!use_graph_ || iteration == 0) {
+      eager_ = attack_.evaluate();
+      return eager_;
+    }
+    if (!graph_) record();
+    graph_->replay();
+    return recorded_;
+  }
+
+  // Fills the variables' gradients of the last evaluation.
+  void backward() {
+    if (graph_) {
+      for (size_t i = 0; i < variables_.size(); ++i) set_grad(variables_[i], gradients_[i]);
+      return;
+    }
+    attack_.backward(eager_);
+    eager_ = FaEvaluation();  // frees the autograd graph before the update
+  }
+
+ private:
+  void record() {
+    for (const Tensor& v : variables_) zero_grad(v);  // so the recording assigns fresh ones
+    graph_.emplace(variables_.front().device(), [this] {
+      recorded_ = attack_.evaluate();
+      fsa::backward(recorded_.total);
+    });
+    for (const Tensor& v : variables_) gradients_.push_back(grad(v));
+  }
+
+  FeatureAttack& attack_;
+  const std::vector<Tensor>& variables_;
+  bool use_graph_;
+  FaEvaluation eager_, recorded_;
+  std::optional<DeviceGraph> graph_;
+  std::vector<Tensor> gradients_;
+};
+
 }  // namespace
 
 FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int64_t first_record,
@@ -271,9 +322,11 @@ FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int
   best.content_loss.assign(n, std::numeric_limits<double>::infinity());
   best.first_success.assign(n, -1);
   std::vector<uint8_t> frozen(n, 0);
+  StepRunner steps(*this, vars,
+                   options_.record_graph && DeviceGraph::supported(images.device()));
 
   for (int64_t iteration = 0;; ++iteration) {
-    FaEvaluation e = evaluate();
+    const FaEvaluation& e = steps.evaluate(iteration);
     const std::vector<uint8_t> now_success = successes(e.logits);
     if (iteration == 0) {
       best.image = host_clone(e.image);
@@ -290,8 +343,7 @@ FaBatchResult FeatureAttack::run(const Tensor& images, const Tensor& labels, int
       if (std::all_of(frozen.begin(), frozen.end(), [](uint8_t f) { return f != 0; })) break;
     }
     if (iteration == options_.iterations) break;
-    backward(e);
-    e = FaEvaluation();  // frees the graph before the update
+    steps.backward();
     update();
     result.iterations_run = iteration + 1;
     if (options_.early_stop) {

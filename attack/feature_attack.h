@@ -64,6 +64,9 @@ struct FaOptions {
   // Freeze a sample at its first success; a batch ends when every sample is frozen.
   bool early_stop = false;
   uint64_t seed = 0;
+  // On a GPU, record each batch's step (evaluation and backward) once as a device graph and
+  // replay it (tensor/device_graph.h); the results are the same as launching it eagerly.
+  bool record_graph = true;
 };
 
 // "paper": the defaults above (the PyTorch reference of docs/reference.md: log-scale τ,

@@ -33,6 +33,15 @@ void zero_grad(const Tensor& x) {
   if (const auto& meta = x.autograd_meta()) meta->grad = Tensor();
 }
 
+void set_grad(const Tensor& x, const Tensor& gradient) {
+  const auto& meta = x.autograd_meta();
+  FSA_CHECK(meta != nullptr && meta->requires_grad, "[set_grad] tensor ", x.shape(),
+            " does not require a gradient");
+  FSA_CHECK(!gradient.defined() || gradient.shape() == x.shape(), "[set_grad] gradient ",
+            gradient.shape(), " does not match tensor ", x.shape());
+  meta->grad = gradient;
+}
+
 Tensor detach(const Tensor& x) { return x.reshape_view(x.shape()); }
 
 }  // namespace fsa

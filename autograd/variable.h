@@ -13,6 +13,8 @@ void set_requires_grad(const Tensor& x, bool value);
 // The accumulated gradient of a leaf (undefined before the first backward).
 Tensor grad(const Tensor& x);
 void zero_grad(const Tensor& x);
+// Makes `gradient` (shaped like x) the gradient of the leaf x, sharing its storage.
+void set_grad(const Tensor& x, const Tensor& gradient);
 // The same values as `x` with no history: a new leaf sharing storage.
 Tensor detach(const Tensor& x);
 

@@ -59,6 +59,7 @@ struct FaCommandOptions {
   int64_t top_k = 1;
   int32_t target_label = -1;
   bool early_stop = false;
+  bool no_graph = false;
 };
 
 // `fsa attack fi`: FA's options (but --eps) plus the prototypes and the simplex.
@@ -215,6 +216,7 @@ FaOptions resolve_fa_options(const FaCommandOptions& c) {
   o.top_k = c.top_k;
   o.target_label = c.target_label;
   o.early_stop = c.early_stop;
+  o.record_graph = !c.no_graph;
   o.seed = c.common.seed;
   if (c.iterations) o.iterations = *c.iterations;
   if (o.target_policy != TargetPolicy::none) o.epsilon = std::log(2.0);  // paper: targeted ln 2
@@ -250,6 +252,7 @@ nlohmann::json fa_config_json(const FaOptions& o) {
             {"reset_per_batch", o.reset_optimizer_per_batch}}},
           {"grad_clip", o.grad_clip},
           {"early_stop", o.early_stop},
+          {"record_graph", o.record_graph},
           {"seed", o.seed}};
 }
 
@@ -505,6 +508,8 @@ void add_style_attack_options(CLI::App* command, FaCommandOptions& o) {
                       "weight of the adversarial term (default: preset)");
   command->add_flag("--early-stop", o.early_stop,
                     "freeze each image at its first success; end a batch when all are");
+  command->add_flag("--no-graph", o.no_graph,
+                    "cuda: launch every kernel of every step (default: replay a recorded graph)");
 }
 
 void add_fi_command(CLI::App* attack) {

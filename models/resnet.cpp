@@ -12,12 +12,17 @@ NormalizedClassifier::NormalizedClassifier(std::shared_ptr<Module> network,
 Tensor NormalizedClassifier::forward(const Tensor& x) {
   FSA_CHECK(x.ndim() == 4 && x.dim(1) == 3,
             "[classifier] expects RGB images (N,3,H,W) in [0,1], got ", x.shape());
+  prepare_constants(x);
+  return network_->forward((x - mean_) * inv_std_);
+}
+
+void NormalizedClassifier::prepare_constants(const Tensor& x) {
+  if (mean_.defined() && mean_.device() == x.device() && mean_.dtype() == x.dtype()) return;
   const auto& p = preprocessing_;
-  const Tensor mean =
+  mean_ =
       Tensor::from_vector({p.mean[0], p.mean[1], p.mean[2]}, {1, 3, 1, 1}, x.dtype(), x.device());
-  const Tensor inv_std = Tensor::from_vector({1.0 / p.std[0], 1.0 / p.std[1], 1.0 / p.std[2]},
-                                             {1, 3, 1, 1}, x.dtype(), x.device());
-  return network_->forward((x - mean) * inv_std);
+  inv_std_ = Tensor::from_vector({1.0 / p.std[0], 1.0 / p.std[1], 1.0 / p.std[2]}, {1, 3, 1, 1},
+                                 x.dtype(), x.device());
 }
 
 namespace {

@@ -32,8 +32,13 @@ class NormalizedClassifier : public Module {
   Module& network() { return *network_; }
 
  private:
+  // Makes mean_ and inv_std_ ((1,3,1,1)) on x's device and dtype when they are not yet
+  // there: later forwards copy nothing from the host (a graph recording could not).
+  void prepare_constants(const Tensor& x);
+
   std::shared_ptr<Module> network_;
   Preprocessing preprocessing_;
+  Tensor mean_, inv_std_;  // not weights: derived from preprocessing_
 };
 
 class CifarResNet : public Module {

@@ -12,8 +12,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
+#include "tensor/device_graph.h"
 #include "tensor/params.h"
 #include "tensor/tensor.h"
 
@@ -43,6 +46,10 @@ class Backend {
   virtual void copy_within(void* dst, const void* src, size_t bytes) const = 0;
   // Waits until every kernel queued on this device has finished (a no-op on the CPU).
   virtual void synchronize() const = 0;
+  // Graph recording (tensor/device_graph.h): capture returns the work's kernels, recorded
+  // and not run; only backends whose supports_capture() is true implement it.
+  virtual bool supports_capture() const = 0;
+  virtual std::shared_ptr<CapturedWork> capture(const std::function<void()>& work) const = 0;
   virtual Tensor cast(const Tensor& x, DType dtype) const = 0;
   virtual void fill(const Tensor& x, double value) const = 0;
   // Philox-4x32 streams: element i depends only on (seed, offset + i), never on threads.

@@ -16,6 +16,8 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* host_dst, const void* src, size_t bytes) const override;
   void copy_within(void* dst, const void* src, size_t bytes) const override;
   void synchronize() const override;
+  bool supports_capture() const override;
+  std::shared_ptr<CapturedWork> capture(const std::function<void()>& work) const override;
   Tensor cast(const Tensor& x, DType dtype) const override;
   void fill(const Tensor& x, double value) const override;
   void fill_uniform(const Tensor& x, double lo, double hi, uint64_t seed,

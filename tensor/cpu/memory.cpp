@@ -148,6 +148,13 @@ void CpuBackend::copy_within(void* dst, const void* src, size_t bytes) const {
 
 void CpuBackend::synchronize() const {}  // CPU kernels finish before they return
 
+// CPU kernels run as they are called: there is nothing to record.
+bool CpuBackend::supports_capture() const { return false; }
+
+std::shared_ptr<CapturedWork> CpuBackend::capture(const std::function<void()>&) const {
+  fail("[graph] the cpu backend cannot record work");
+}
+
 Tensor CpuBackend::cast(const Tensor& x, DType dtype) const {
   Tensor out = Tensor::empty(x.shape(), dtype, Device::cpu);
   switch (x.dtype()) {

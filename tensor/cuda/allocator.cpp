@@ -1,6 +1,9 @@
 // allocator.cpp: the caching device allocator (see allocator.h). Host code only.
 #include "tensor/cuda/allocator.h"
 
+#include <iterator>
+
+#include "tensor/check.h"
 #include "tensor/cuda/check.h"
 
 namespace fsa {
@@ -17,16 +20,31 @@ size_t CachingAllocator::bucket_size(size_t bytes) {
   return round_up(bytes, kLargeStep);
 }
 
+// A block of `bucket` bytes from `lists`, or nullptr.
+void* CachingAllocator::take_block(FreeLists& lists, size_t bucket) {
+  auto found = lists.find(bucket);
+  if (found == lists.end() || found->second.empty()) return nullptr;
+  void* block = found->second.back();
+  found->second.pop_back();
+  return block;
+}
+
 void* CachingAllocator::allocate(size_t bytes) {
   const size_t bucket = bucket_size(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
-  auto found = free_blocks_.find(bucket);
-  if (found != free_blocks_.end() && !found->second.empty()) {
-    void* block = found->second.back();
-    found->second.pop_back();
-    cached_bytes_ -= bucket;
-    return block;
+  void* block = nullptr;
+  if (open_pool_ != 0) block = take_block(pool_free_[open_pool_], bucket);
+  if (block == nullptr) {
+    block = take_block(free_blocks_, bucket);
+    if (block != nullptr) cached_bytes_ -= bucket;
   }
+  if (block == nullptr) block = allocate_new(bucket, bytes);
+  if (open_pool_ != 0) pool_of_[block] = open_pool_;
+  return block;
+}
+
+// cudaMalloc, once more after emptying the cache when the device is full.
+void* CachingAllocator::allocate_new(size_t bucket, size_t bytes) {
   void* block = nullptr;
   if (cudaMalloc(&block, bucket) != cudaSuccess) {
     // NOTE: an allocation failure is not sticky; clear it, free the cache and try again.
@@ -48,12 +66,45 @@ void CachingAllocator::deallocate(void* data, size_t bytes) noexcept {
   const size_t bucket = bucket_size(bytes);
   try {
     std::lock_guard<std::mutex> lock(mutex_);
+    const auto owner = pool_of_.find(data);
+    if (owner != pool_of_.end()) {
+      pool_free_[owner->second][bucket].push_back(data);
+      return;
+    }
     free_blocks_[bucket].push_back(data);
     cached_bytes_ += bucket;
   } catch (...) {
     // The cache could not grow (std::bad_alloc): hand the block straight back instead.
     (void)cudaFree(data);
   }
+}
+
+int CachingAllocator::begin_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  FSA_CHECK(open_pool_ == 0, "[allocate] a graph is already being recorded");
+  open_pool_ = next_pool_++;
+  return open_pool_;
+}
+
+void CachingAllocator::end_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  open_pool_ = 0;
+}
+
+void CachingAllocator::release_pool(int pool) noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = pool_of_.begin(); it != pool_of_.end();) {
+    it = it->second == pool ? pool_of_.erase(it) : std::next(it);
+  }
+  const auto freed = pool_free_.find(pool);
+  if (freed == pool_free_.end()) return;
+  for (auto& [bucket, blocks] : freed->second) {
+    for (void* block : blocks) {
+      free_blocks_[bucket].push_back(block);
+      cached_bytes_ += bucket;
+    }
+  }
+  pool_free_.erase(freed);
 }
 
 void CachingAllocator::release_cached() noexcept {

@@ -82,6 +82,38 @@ void append_line(const std::string& path, const std::string& line) {
   FSA_CHECK(written && closed, "[training] write error on '", path, "'");
 }
 
+// Means of the logged values over the steps since the last record; "lr" and "epoch" are
+// taken from the last step instead.
+class IntervalMeans {
+ public:
+  void add(const nlohmann::json& values) {
+    for (const auto& [key, value] : values.items()) {
+      if (key == "lr" || key == "epoch" || !value.is_number()) {
+        last_[key] = value;
+      } else {
+        sums_[key] = sums_.value(key, 0.0) + value.get<double>();
+      }
+    }
+    ++count_;
+  }
+  int64_t count() const { return count_; }
+  nlohmann::json take() {
+    nlohmann::json means = last_;
+    for (const auto& [key, sum] : sums_.items()) {
+      means[key] = sum.get<double>() / static_cast<double>(count_);
+    }
+    sums_ = nlohmann::json::object();
+    last_ = nlohmann::json::object();
+    count_ = 0;
+    return means;
+  }
+
+ private:
+  nlohmann::json sums_ = nlohmann::json::object();
+  nlohmann::json last_ = nlohmann::json::object();
+  int64_t count_ = 0;
+};
+
 std::string loss_note(const nlohmann::json& values) {
   if (!values.contains("loss")) return "";
   char text[48];
@@ -97,6 +129,9 @@ void check_training_run(const TrainingRun& run) {
             run.checkpoint_every);
   FSA_CHECK(run.log_every >= 1, "[", run.command, "] --log-every must be >= 1, got ",
             run.log_every);
+  FSA_CHECK(run.checkpoint_every % run.log_every == 0, "[", run.command, "] --checkpoint-every (",
+            run.checkpoint_every, ") must be a multiple of --log-every (", run.log_every,
+            "), so that a resumed run logs the same intervals");
   FSA_CHECK(!run.out_dir.empty(), "[", run.command, "] --out DIR is required");
 }
 
@@ -135,12 +170,14 @@ TrainingOutcome run_training(const TrainingRun& run, const TrainingHooks& hooks,
                            ? concat_message(run.command, " (from step ", outcome.first_step, ")")
                            : run.command,
                        to_run, "steps");
+  IntervalMeans interval;
   for (int64_t step = outcome.first_step; step < run.steps; ++step) {
     nlohmann::json values = hooks.run_step(step);
+    interval.add(values);
     const int64_t done = step + 1;
     if (done % run.log_every == 0 || done == run.steps) {
-      nlohmann::json record = {{"step", done}};
-      record.update(values);
+      nlohmann::json record = {{"step", done}, {"steps_averaged", interval.count()}};
+      record.update(interval.take());
       record["elapsed_s"] = progress.elapsed_seconds();
       append_line(outcome.log_path, record.dump());
     }

@@ -1,6 +1,7 @@
 // training_run.h: the loop both training commands (train-decoder, train) share: a fresh
 // start or an exact resume from OUT/checkpoint.h5, the steps with a progress bar on stderr
-// (steps/s, latest loss), one JSON line per logged step appended to OUT/loss.jsonl, and every
+// (steps/s, latest loss), one JSON line every --log-every steps appended to OUT/loss.jsonl
+// (the step count and the mean of each value over the steps since the last line), and every
 // N steps (and at the end) the checkpoint and the trained weights, each written atomically.
 //
 // Resume: the checkpoint's configuration must equal this run's (anything that changes what a

@@ -69,7 +69,10 @@ void cut_log(const std::string& path, int64_t step) {
     out << kept;
     FSA_CHECK(out.good(), "[training] write error on '", temporary, "'");
   }
-  std::filesystem::rename(temporary, path);
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  FSA_CHECK(!error, "[training] cannot rename '", temporary, "' to '", path,
+            "': ", error.message());
 }
 
 // Appends one line and flushes it, so a killed run loses at most the line being written.

@@ -27,8 +27,9 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(std::string label, int64_t total)
+ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)),
+      unit_(std::move(unit)),
       total_(std::max<int64_t>(total, 0)),
       terminal_(isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()),
@@ -81,10 +82,11 @@ void ProgressBar::draw(bool final_line) {
           ? format_duration(elapsed_seconds())
           : "ETA " + format_duration(static_cast<double>(total_ - done_) / rate);
   const bool end_line = final_line || !terminal_;
-  std::fprintf(stderr, "%s%s [%s] %lld/%lld %3.0f%%  %.1f images/s  %s%s%s", terminal_ ? "\r" : "",
+  const std::string note = note_.empty() ? "" : "  " + note_;
+  std::fprintf(stderr, "%s%s [%s] %lld/%lld %3.0f%%  %.1f %s/s  %s%s%s%s", terminal_ ? "\r" : "",
                label_.c_str(), bar.c_str(), static_cast<long long>(done_),
-               static_cast<long long>(total_), 100.0 * fraction, rate, time.c_str(),
-               terminal_ ? "\033[K" : "", end_line ? "\n" : "");
+               static_cast<long long>(total_), 100.0 * fraction, rate, unit_.c_str(), time.c_str(),
+               note.c_str(), terminal_ ? "\033[K" : "", end_line ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -1,5 +1,6 @@
-// progress.h: a progress bar on stderr for long loops over images: done/total, percent,
-// throughput (images/s) and the time left. On a terminal it redraws one line (at most ten
+// progress.h: a progress bar on stderr for long loops over images (or other units, such as
+// training steps): done/total, percent, throughput (images/s) and the time left, then an
+// optional note (e.g. the latest loss). On a terminal it redraws one line (at most ten
 // times a second); otherwise it prints a line at every tenth of the way, for logs.
 #pragma once
 
@@ -11,9 +12,11 @@ namespace fsa::cli {
 
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total);
+  ProgressBar(std::string label, int64_t total, std::string unit = "images");
   // `items` more are done.
   void advance(int64_t items);
+  // Text shown at the end of the line from the next redraw on.
+  void set_note(std::string note) { note_ = std::move(note); }
   // Draws the final state and ends the line; called by the destructor if not before.
   void finish();
   ~ProgressBar();
@@ -27,6 +30,8 @@ class ProgressBar {
   void draw(bool final_line);
 
   std::string label_;
+  std::string unit_;
+  std::string note_;
   int64_t total_ = 0;
   int64_t done_ = 0;
   bool terminal_ = false;

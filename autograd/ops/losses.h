@@ -1,5 +1,6 @@
 // losses.h: classification and regression losses. Labels are int32 (N) tensors.
-// Defined in cross_entropy.cpp, cw_margin.cpp and mse.cpp. Per-sample forms return (N).
+// Defined in cross_entropy.cpp, cw_margin.cpp, mse.cpp, log_softmax.cpp and
+// kl_divergence.cpp. Per-sample forms return (N).
 #pragma once
 
 #include "tensor/params.h"
@@ -13,5 +14,10 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
 Tensor cw_margin(const Tensor& logits, const Tensor& labels, const CwMarginParams& p);
 // mean((a - b)^2) over all elements -> ()
 Tensor mse(const Tensor& a, const Tensor& b);
+// log softmax(z) of each row, computed stably: (N,M) -> (N,M)
+Tensor log_softmax(const Tensor& logits);
+// KL(softmax(p) ‖ softmax(q)) per sample, Σ_j softmax(p)_j (log_softmax(p)_j - log_softmax(q)_j),
+// differentiable in both: (N,M), (N,M) -> (N)
+Tensor kl_divergence_logits(const Tensor& p_logits, const Tensor& q_logits);
 
 }  // namespace fsa

@@ -38,4 +38,32 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
   backend_for(param.device()).adam_update(param, grad, state.m, state.v, current);
 }
 
+OptimizerState Adam::state() const {
+  OptimizerState result;
+  for (size_t i = 0; i < state_.size(); ++i) {
+    if (!state_[i].m.defined()) continue;
+    const std::string prefix = std::to_string(i) + ".";
+    result.tensors[prefix + "m"] = state_[i].m;
+    result.tensors[prefix + "v"] = state_[i].v;
+    result.counters[prefix + "steps"] = state_[i].steps;
+  }
+  return result;
+}
+
+void Adam::load_state(const OptimizerState& state) {
+  check_state_names(state, {"m", "v"}, {"steps"});
+  std::vector<State> loaded(state_.size());
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    loaded[i].m = state_slot(state, i, "m");
+    loaded[i].v = state_slot(state, i, "v");
+    const auto steps = state.counters.find(std::to_string(i) + ".steps");
+    loaded[i].steps = steps == state.counters.end() ? 0 : steps->second;
+    const bool complete = loaded[i].m.defined() == loaded[i].v.defined() &&
+                          loaded[i].m.defined() == (loaded[i].steps > 0);
+    FSA_CHECK(complete, "[adam] the state of parameter ", i,
+              " is incomplete: m, v and a positive step count go together");
+  }
+  state_ = std::move(loaded);
+}
+
 }  // namespace fsa

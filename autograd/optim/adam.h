@@ -20,6 +20,8 @@ class Adam final : public Optimizer {
   double lr() const override { return options_.lr; }
   void set_lr(double lr) override;
   void reset_state() override;
+  OptimizerState state() const override;
+  void load_state(const OptimizerState& state) override;
   // Updates applied so far to params()[index] since construction or reset_state().
   int64_t step_count(size_t index) const { return state_.at(index).steps; }
 

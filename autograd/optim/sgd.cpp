@@ -31,4 +31,19 @@ void Sgd::update(size_t index, const Tensor& param, const Tensor& grad) {
   backend_for(param.device()).sgd_update(param, grad, velocity, options_);
 }
 
+OptimizerState Sgd::state() const {
+  OptimizerState result;
+  for (size_t i = 0; i < velocity_.size(); ++i) {
+    if (velocity_[i].defined()) result.tensors[std::to_string(i) + ".velocity"] = velocity_[i];
+  }
+  return result;
+}
+
+void Sgd::load_state(const OptimizerState& state) {
+  check_state_names(state, {"velocity"}, {});
+  std::vector<Tensor> loaded(velocity_.size());
+  for (size_t i = 0; i < loaded.size(); ++i) loaded[i] = state_slot(state, i, "velocity");
+  velocity_ = std::move(loaded);
+}
+
 }  // namespace fsa

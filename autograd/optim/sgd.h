@@ -17,6 +17,8 @@ class Sgd final : public Optimizer {
   double lr() const override { return options_.lr; }
   void set_lr(double lr) override;
   void reset_state() override;
+  OptimizerState state() const override;
+  void load_state(const OptimizerState& state) override;
 
  private:
   void update(size_t index, const Tensor& param, const Tensor& grad) override;

@@ -13,5 +13,6 @@ void add_eval_command(CLI::App& app);
 void add_reconstruct_command(CLI::App& app);
 void add_attack_command(CLI::App& app);
 void add_gradcheck_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 
 }  // namespace fsa::cli

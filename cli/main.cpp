@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   fsa::cli::add_reconstruct_command(app);
   fsa::cli::add_attack_command(app);
   fsa::cli::add_gradcheck_command(app);
+  fsa::cli::add_merge_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,9 @@
 // attack_command.cpp: `fsa attack fa|fi|pgd`: loads the networks (weight files from
 // `fsa convert` or training), reads CIFAR-10 records, attacks them batch by batch, measures
-// everything of attack/metrics.h and writes DIR/metrics.json, DIR/adversarial/*.png and
-// DIR/grid.png; prints a summary table; progress goes to stderr.
+// everything of attack/metrics.h and writes DIR/metrics.json, DIR/adversarial/*.png,
+// DIR/grid.png and DIR/report.html; prints a summary table; progress goes to stderr. With
+// --shard K/N it attacks the K-th of N contiguous parts of the records (`fsa merge` joins
+// the parts).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "attack/pgd.h"
 #include "autograd/ops.h"
 #include "cli/attack_output.h"
+#include "cli/attack_report.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/evaluation.h"
@@ -37,9 +40,19 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// --shard K/N resolved against the records selected by --offset/--limit: this shard attacks
+// records [first, end) of the selection [selection_offset, selection_offset + total).
+struct ShardRange {
+  int64_t index = 1, count = 1;
+  int64_t selection_offset = 0, selection_limit = -1, total = 0;
+  int64_t first = 0, end = 0;
+};
+
 struct CommonOptions {
   std::string model, encoder, data, out;
   std::string device = "cpu";
+  std::string shard;  // "K/N", empty: no sharding
+  std::optional<ShardRange> shard_range;
   int64_t offset = 0;
   int64_t limit = -1;
   int64_t batch = 100;
@@ -153,12 +166,67 @@ nlohmann::json environment_json() {
           {"FSA_ASSETS", env("FSA_ASSETS")}};
 }
 
+// Parses --shard K/N (1 <= K <= N) and narrows --offset/--limit to the K-th of N contiguous
+// parts of the selected records: [offset + floor((K-1) T / N), offset + floor(K T / N)).
+void apply_shard(CommonOptions& o) {
+  if (o.shard.empty()) return;
+  const size_t slash = o.shard.find('/');
+  int64_t index = 0, count = 0;
+  try {
+    size_t used_index = 0, used_count = 0;
+    index = std::stoll(o.shard.substr(0, slash), &used_index);
+    count = slash == std::string::npos ? 0 : std::stoll(o.shard.substr(slash + 1), &used_count);
+    if (used_index != slash || used_count != o.shard.size() - slash - 1) count = 0;
+  } catch (const std::exception&) {
+    count = 0;
+  }
+  FSA_CHECK(count >= 1 && index >= 1 && index <= count, "[attack] --shard '", o.shard,
+            "' is not K/N with 1 <= K <= N (e.g. 2/8)");
+  const std::string path = data_path(o);
+  FSA_CHECK(std::filesystem::is_regular_file(path), "[attack] --data '", path,
+            "' is not a file (a CIFAR-10 binary batch; set FSA_ASSETS or pass --data)");
+  const int64_t available = cifar10_record_count(path) - o.offset;
+  FSA_CHECK(o.offset >= 0 && available > 0, "[attack] no records at offset ", o.offset, " of '",
+            path, "'");
+  const int64_t total = o.limit < 0 ? available : std::min(o.limit, available);
+  FSA_CHECK(total >= count, "[attack] --shard ", o.shard, ": ", total, " records cannot make ",
+            count, " non-empty shards");
+  ShardRange range{.index = index,
+                   .count = count,
+                   .selection_offset = o.offset,
+                   .selection_limit = o.limit,
+                   .total = total};
+  range.first = o.offset + (index - 1) * total / count;
+  range.end = o.offset + index * total / count;
+  o.shard_range = range;
+  o.offset = range.first;
+  o.limit = range.end - range.first;
+}
+
 nlohmann::json common_config(const CommonOptions& o, int64_t count) {
-  return {{"data", data_path(o)}, {"offset", o.offset},
-          {"limit", o.limit},     {"images", count},
-          {"batch", o.batch},     {"seed", o.seed},
-          {"device", o.device},   {"out", o.out},
-          {"environment", environment_json()}};
+  nlohmann::json config = {{"data", data_path(o)},
+                           {"offset", o.offset},
+                           {"limit", o.limit},
+                           {"images", count},
+                           {"batch", o.batch},
+                           {"seed", o.seed},
+                           {"grid", o.grid},
+                           {"grid_scale", o.grid_scale},
+                           {"no_images", o.no_images},
+                           {"out", o.out},
+                           {"environment", environment_json()}};
+  config["environment"]["device"] = o.device;  // where it ran, not what it computed
+  if (o.shard_range) {
+    const ShardRange& r = *o.shard_range;
+    config["shard"] = {{"index", r.index},
+                       {"count", r.count},
+                       {"selection_offset", r.selection_offset},
+                       {"selection_limit", r.selection_limit},
+                       {"selection_records", r.total},
+                       {"first_record", r.first},
+                       {"end_record", r.end}};
+  }
+  return config;
 }
 
 // Everything a batch contributes to the outputs.
@@ -194,16 +262,19 @@ struct Collected {
     }
     nlohmann::json per_sample = nlohmann::json::array();
     for (const SampleMetrics& s : samples) per_sample.push_back(sample_to_json(s));
-    const nlohmann::json document = {{"command", title},
-                                     {"complete", complete},
-                                     {"config", std::move(config)},
-                                     {"summary", summary_to_json(summary)},
-                                     {"timing", std::move(timing)},
-                                     {"samples", std::move(per_sample)}};
+    const nlohmann::json document = {
+        {"command", title},
+        {"complete", complete},
+        {"config", std::move(config)},
+        {"summary", summary_to_json(summary)},
+        {"grid", {{"file", grid_rows > 0 ? "grid.png" : ""}, {"rows", grid_rows}}},
+        {"timing", std::move(timing)},
+        {"samples", std::move(per_sample)}};
     write_json_file((std::filesystem::path(o.out) / "metrics.json").string(), document);
     if (!complete) return;
+    write_report_html(o.out, document);
     print_summary_table(title, summary);
-    std::printf("  written to %s (metrics.json%s%s)\n", o.out.c_str(),
+    std::printf("  written to %s (metrics.json, report.html%s%s)\n", o.out.c_str(),
                 o.no_images ? "" : ", adversarial/", grid_rows > 0 ? ", grid.png" : "");
   }
 };
@@ -324,7 +395,7 @@ void run_fa(const FaCommandOptions& c, const FiCommandOptions* fi = nullptr) {
     attack_holder = std::make_unique<FeatureInterpolationAttack>(
         *encoder.module, *decoder.module, *classifier.module, *fi_options,
         training_style_prototypes(*encoder.module, fi_train, fi_options->prototypes_per_class,
-                                  c.common.seed));
+                                  c.common.seed, device));
   } else {
     attack_holder = std::make_unique<FeatureAttack>(*encoder.module, *decoder.module,
                                                     *classifier.module, options);
@@ -487,6 +558,9 @@ void add_common_options(CLI::App* command, CommonOptions& o, bool encoder_requir
       ->capture_default_str();
   command->add_option("--grid-scale", o.grid_scale, "grid pixel scale")->capture_default_str();
   command->add_flag("--no-images", o.no_images, "do not write adversarial/*.png");
+  command->add_option("--shard", o.shard,
+                      "K/N: attack only the K-th (1..N) of N contiguous parts of the records, "
+                      "for `fsa merge` (docs/SCALING.md)");
   add_device_option(command, o.device);
 }
 
@@ -541,7 +615,10 @@ void add_fi_command(CLI::App* attack) {
   command->add_flag("--no-own", fi->no_own,
                     "leave out the image's own style as a vertex (starts uniform)");
   add_style_attack_options(command, fi->fa);
-  command->callback([fi] { run_fa(fi->fa, fi.get()); });
+  command->callback([fi] {
+    apply_shard(fi->fa.common);
+    run_fa(fi->fa, fi.get());
+  });
 }
 
 }  // namespace
@@ -561,7 +638,10 @@ void add_attack_command(CLI::App& app) {
   fa_command->add_option(
       "--eps", fa->eps, "bound epsilon = ln p on the style change (default ln 1.5; ln 2 targeted)");
   add_style_attack_options(fa_command, *fa);
-  fa_command->callback([fa] { run_fa(*fa); });
+  fa_command->callback([fa] {
+    apply_shard(fa->common);
+    run_fa(*fa);
+  });
 
   add_fi_command(attack);
 
@@ -583,7 +663,10 @@ void add_attack_command(CLI::App& app) {
   pgd_command->add_option("--kappa", pgd->kappa, "CW margin cap")->capture_default_str();
   pgd_command->add_flag("--no-random-start", pgd->no_random_start, "start from the clean image");
   pgd_command->add_flag("--fgsm", pgd->fgsm, "FGSM: one step of size eps, no random start");
-  pgd_command->callback([pgd] { run_pgd(*pgd); });
+  pgd_command->callback([pgd] {
+    apply_shard(pgd->common);
+    run_pgd(*pgd);
+  });
 }
 
 }  // namespace fsa::cli

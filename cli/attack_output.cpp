@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "data/image_io.h"
 #include "tensor/check.h"
@@ -153,6 +154,52 @@ nlohmann::json sample_to_json(const SampleMetrics& s) {
   if (s.first_success >= 0) j["first_success"] = s.first_success;
   if (std::isfinite(s.content_loss)) j["content_loss"] = s.content_loss;
   return j;
+}
+
+namespace {
+
+const nlohmann::json& field(const nlohmann::json& j, const char* name) {
+  FSA_CHECK(j.is_object() && j.contains(name), "[metrics] a sample has no '", name, "'");
+  return j.at(name);
+}
+
+double number_or_nan(const nlohmann::json& value) {
+  return value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>();
+}
+
+AdversarialMetrics adversarial_from_json(const nlohmann::json& j) {
+  AdversarialMetrics m;
+  m.top1 = field(j, "top1").get<bool>();
+  m.top5 = field(j, "top5").get<bool>();
+  m.fooled = field(j, "fooled").get<bool>();
+  m.pixel_linf = field(j, "pixel_linf").get<double>();
+  m.pixel_l2 = field(j, "pixel_l2").get<double>();
+  m.feature_linf = number_or_nan(field(j, "feature_linf"));
+  m.feature_l2 = number_or_nan(field(j, "feature_l2"));
+  return m;
+}
+
+}  // namespace
+
+SampleMetrics sample_from_json(const nlohmann::json& j) {
+  SampleMetrics s;
+  s.record = field(j, "record").get<int64_t>();
+  s.label = field(j, "label").get<int32_t>();
+  s.clean_prediction = field(j, "clean_prediction").get<int32_t>();
+  s.adversarial_prediction = field(j, "adversarial_prediction").get<int32_t>();
+  s.clean_top1 = field(j, "clean_top1").get<bool>();
+  s.clean_top5 = field(j, "clean_top5").get<bool>();
+  s.adversarial = adversarial_from_json(field(j, "adversarial"));
+  s.quantised = adversarial_from_json(field(j, "quantised"));
+  if (j.contains("target")) s.target = j.at("target").get<int32_t>();
+  if (j.contains("decoded_top1")) {
+    s.has_decoded = true;
+    s.decoded_top1 = j.at("decoded_top1").get<bool>();
+    s.decoded_top5 = field(j, "decoded_top5").get<bool>();
+  }
+  if (j.contains("first_success")) s.first_success = j.at("first_success").get<int64_t>();
+  if (j.contains("content_loss")) s.content_loss = j.at("content_loss").get<double>();
+  return s;
 }
 
 nlohmann::json summary_to_json(const MetricSummary& summary) {

@@ -23,6 +23,9 @@ void write_grid_png(const std::string& path, const Tensor& originals, const Tens
                     const std::vector<SampleMetrics>& samples, int64_t scale);
 
 nlohmann::json sample_to_json(const SampleMetrics& s);
+// The inverse of sample_to_json (null distances become NaN); a missing field is an
+// fsa::Error naming it.
+SampleMetrics sample_from_json(const nlohmann::json& j);
 nlohmann::json summary_to_json(const MetricSummary& summary);
 
 // The main figures as an aligned two-column table.

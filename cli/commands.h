@@ -14,5 +14,7 @@ void add_reconstruct_command(CLI::App& app);
 void add_attack_command(CLI::App& app);
 void add_train_decoder_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_gradcheck_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 
 }  // namespace fsa::cli

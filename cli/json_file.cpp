@@ -19,6 +19,10 @@
 namespace fsa::cli {
 
 void write_json_file(const std::string& path, const nlohmann::json& value) {
+  write_text_file(path, value.dump(2) + "\n");
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
   const std::filesystem::path target(path);
   const std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
@@ -31,7 +35,7 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
   {
     std::ofstream out(temporary, std::ios::trunc);
     FSA_CHECK(out.is_open(), "[json] cannot create '", temporary, "': ", std::strerror(errno));
-    out << value.dump(2) << "\n";
+    out << text;
     out.flush();
     if (!out.good()) {
       std::remove(temporary.c_str());

@@ -9,6 +9,8 @@
 namespace fsa::cli {
 
 void write_json_file(const std::string& path, const nlohmann::json& value);
+// The same for any text (e.g. an HTML page).
+void write_text_file(const std::string& path, const std::string& text);
 
 // The OpenMP thread count and the time of day (ISO 8601, UTC), recorded with results.
 int thread_count();

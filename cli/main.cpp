@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   fsa::cli::add_attack_command(app);
   fsa::cli::add_train_decoder_command(app);
   fsa::cli::add_train_command(app);
+  fsa::cli::add_gradcheck_command(app);
+  fsa::cli::add_merge_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,7 +25,8 @@ std::vector<int32_t> read_cifar10_labels(const std::string& path) {
 }
 
 StylePrototypes training_style_prototypes(Module& encoder, const std::string& train_dir,
-                                          int64_t per_class, uint64_t seed, Device device) {
+                                          int64_t per_class, uint64_t seed, Device device,
+                                          DType dtype) {
   const CifarSplit split = cifar10_split(train_dir, "train");
   std::vector<int32_t> labels;
   for (const std::string& file : split.files) {
@@ -44,7 +45,7 @@ StylePrototypes training_style_prototypes(Module& encoder, const std::string& tr
     images.push_back(record.images);
     chosen_labels.push_back(labels[static_cast<size_t>(index)]);
   }
-  return compute_style_prototypes(encoder, concat(images, 0).to(device),
+  return compute_style_prototypes(encoder, concat(images, 0).to(dtype).to(device),
                                   Tensor::from_labels(chosen_labels), chosen);
 }
 

@@ -17,9 +17,9 @@ std::vector<int32_t> read_cifar10_labels(const std::string& path);
 
 // k = per_class prototypes per class from the training split in `train_dir`
 // (data_batch_{1..5}.bin), chosen by choose_prototype_indices(seed); their records are
-// indices into the split (0..49999). The images go to `device` for the encoder.
+// indices into the split (0..49999). The images go to the encoder as `dtype` on `device`.
 StylePrototypes training_style_prototypes(Module& encoder, const std::string& train_dir,
                                           int64_t per_class, uint64_t seed,
-                                          Device device = Device::cpu);
+                                          Device device = Device::cpu, DType dtype = DType::f32);
 
 }  // namespace fsa::cli

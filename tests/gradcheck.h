@@ -1,4 +1,5 @@
-// gradcheck.h: the finite-difference gradient checker used for every differentiable op.
+// gradcheck.h: the finite-difference gradient check of every differentiable op (the core is
+// autograd/gradcheck.h, shared with `fsa gradcheck`).
 // The scalar checked is <r, f(inputs)> with a random cotangent r (a plain sum can hide
 // transposition bugs); inputs are float64 and central differences run in float64.
 #pragma once

@@ -13,6 +13,7 @@
 #include "attack/rows.h"
 #include "attack/style_interpolation.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tests/attack_cli_fixture.h"
 #include "tests/attack_toys.h"
@@ -197,6 +198,31 @@ TEST(AttackInterpolation, FiLoopKeepsWeightsOnTheSimplexAndFoolsTheToy) {
   EXPECT_THROW(attack.perturbation(), Error);  // not FA's transform
   EXPECT_THROW(fi_preset("fast"), Error);
   EXPECT_TRUE(fi_preset("official").interpolation.shared_weights);
+}
+
+TEST(AttackInterpolation, FiObjectiveGradientMatchesFiniteDifferences) {
+  // The whole objective (decoder, classifier, content and CW terms) w.r.t. both weight
+  // vectors, in float64, at a random point of the simplex.
+  FiToy toy;
+  toy.classifier.to(DType::f64);
+  StylePrototypes prototypes = toy.prototypes;
+  prototypes.mean = prototypes.mean.to(DType::f64);
+  prototypes.std = prototypes.std.to(DType::f64);
+  FiOptions options = fi_preset("paper");
+  options.attack.adv_weight = 3.0;
+  FeatureInterpolationAttack attack(toy.encoder, toy.decoder, toy.classifier, options, prototypes);
+  attack.begin(toy.images.to(DType::f64), toy.labels);
+  for (const Tensor& w : attack.interpolation().variables()) {
+    w.copy_from(random_tensor(w.shape(), 77, 0.0, 1.0));
+  }
+  attack.interpolation().project();
+  const std::vector<LeafGradients> gradients = compare_gradients(
+      [&attack] { return attack.evaluate().total; }, attack.interpolation().variables());
+  ASSERT_EQ(gradients.size(), 2u);
+  for (const LeafGradients& g : gradients) {
+    EXPECT_EQ(g.indices.size(), 35u);  // 5 samples x 7 vertices
+    EXPECT_LT(worst_error(g).relative, 1e-6);
+  }
 }
 
 // --- `fsa attack fi` ----------------------------------------------------------------------

@@ -12,5 +12,6 @@ void add_convert_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_reconstruct_command(CLI::App& app);
 void add_attack_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
 
 }  // namespace fsa::cli

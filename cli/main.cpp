@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   fsa::cli::add_eval_command(app);
   fsa::cli::add_reconstruct_command(app);
   fsa::cli::add_attack_command(app);
+  fsa::cli::add_detect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -99,6 +99,35 @@ void collect_batch(Module& classifier, const LabelledImages& batch, int64_t firs
   }
 }
 
+// The held-out clean records: a split and a run [first, first + count) of it.
+struct HoldoutRange {
+  std::string split;
+  int64_t first = 0, count = 0;
+};
+
+HoldoutRange holdout_range(const DetectCalibrateOptions& o, const CifarSplit& train) {
+  HoldoutRange range{o.holdout_split, o.holdout_offset, o.holdout};
+  if (o.holdout == 0) return range;
+  if (o.holdout_split == "train") {
+    if (range.first < 0) range.first = o.offset + o.limit;
+    FSA_CHECK(range.first + o.holdout <= o.offset || range.first >= o.offset + o.limit,
+              "[detect] the held-out training records ", range.first, "..",
+              range.first + o.holdout - 1, " overlap the calibration records ", o.offset, "..",
+              o.offset + o.limit - 1);
+    FSA_CHECK(range.first + o.holdout <= train.total_records(), "[detect] held-out records ",
+              range.first, "..", range.first + o.holdout - 1, " (--offset ", o.offset,
+              " + --limit ", o.limit, " + --holdout ", o.holdout, ") exceed the ",
+              train.total_records(), " training records");
+    return range;
+  }
+  const CifarSplit test = cifar10_split(o.data, "test");
+  if (range.first < 0) range.first = test.total_records() - o.holdout;  // the last records
+  FSA_CHECK(range.first >= 0 && range.first + o.holdout <= test.total_records(),
+            "[detect] held-out test records ", range.first, "..", range.first + o.holdout - 1,
+            " exceed the ", test.total_records(), " test records");
+  return range;
+}
+
 json per_class_counts(const O2Statistics& s) {
   json counts = json::array();
   for (const O2ClassStatistics& c : s.per_class) counts.push_back(c.count);
@@ -125,9 +154,10 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
   Module& classifier = *model.module;
   linear_head(classifier);  // fails early for a model without a linear head
   const CifarSplit split = cifar10_split(o.data, "train");
-  FSA_CHECK(o.offset + o.limit + o.holdout <= split.total_records(), "[detect] --offset ", o.offset,
-            " + --limit ", o.limit, " + --holdout ", o.holdout, " exceeds the ",
-            split.total_records(), " training records");
+  FSA_CHECK(o.offset + o.limit <= split.total_records(), "[detect] calibration records ", o.offset,
+            "..", o.offset + o.limit - 1, " exceed the ", split.total_records(),
+            " training records");
+  const HoldoutRange holdout = holdout_range(o, split);
 
   // 1. Clean predictions and PGD; keep the correct, fooled images.
   const Clock::time_point start = Clock::now();
@@ -160,10 +190,13 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
   const Clock::time_point holdout_start = Clock::now();
   std::vector<double> holdout_scores;
   if (o.holdout > 0) {
-    const int64_t first = o.offset + o.limit;
-    const LabelledImages held = read_split_range(split, first, o.holdout);
+    const bool training = holdout.split == "train";
+    const LabelledImages held = read_split_range(training ? split : cifar10_split(o.data, "test"),
+                                                 holdout.first, holdout.count);
     std::vector<uint64_t> keys;
-    for (int64_t i = 0; i < o.holdout; ++i) keys.push_back(o2_noise_key(true, first + i));
+    for (int64_t i = 0; i < o.holdout; ++i) {
+      keys.push_back(o2_noise_key(training, holdout.first + i));
+    }
     ProgressBar progress("held-out", o.holdout);
     holdout_scores = o2_scores(
         statistics,
@@ -193,7 +226,8 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
                      {"offset", o.offset},
                      {"limit", o.limit},
                      {"holdout", o.holdout},
-                     {"holdout_records", {o.offset + o.limit, o.offset + o.limit + o.holdout}},
+                     {"holdout_split", holdout.split},
+                     {"holdout_records", {holdout.first, holdout.first + holdout.count}},
                      {"batch", o.batch},
                      {"rows_per_forward", o.rows},
                      {"samples", o.samples},
@@ -273,9 +307,15 @@ void add_calibrate(CLI::App* detect) {
   c->add_option("--limit", o->limit, "calibration records (the reference's n_collect)")
       ->capture_default_str();
   c->add_option("--holdout", o->holdout,
-                "held-out clean training records after the calibration ones, for the "
-                "false-positive-rate thresholds (0: none)")
+                "held-out clean records for the false-positive-rate thresholds (0: none)")
       ->capture_default_str();
+  c->add_option("--holdout-split", o->holdout_split, "split of the held-out records: train or test")
+      ->check(CLI::IsMember({"train", "test"}))
+      ->capture_default_str();
+  c->add_option("--holdout-offset", o->holdout_offset,
+                "first held-out record (default: train: right after the calibration records; "
+                "test: the last --holdout records, so they stay apart from `detect eval`'s "
+                "first records)");
   c->add_option("--noise", o->noise,
                 "detection noise specs, kind n|u|s + magnitude on [0,1] (default: the PyTorch "
                 "example's n,s,u x 0.003,0.005,0.008)");

@@ -54,6 +54,21 @@ void check_model_matches(const O2Detector& detector, const LoadedModel& model,
             detector.final_layer_fingerprint, ")");
 }
 
+// Thresholds calibrated on test records that are evaluated again overstate how well they hold.
+void warn_if_holdout_overlaps(const O2Detector& detector, int64_t first, int64_t count) {
+  if (detector.config.value("holdout_split", "") != "test") return;
+  const json& records = detector.config.at("holdout_records");
+  const int64_t lo = records.at(0).get<int64_t>(), hi = records.at(1).get<int64_t>();
+  if (first < hi && lo < first + count) {
+    std::fprintf(
+        stderr,
+        "warning: clean test records %lld..%lld overlap the detector's held-out test "
+        "records %lld..%lld; the held-out thresholds' FPR is then not an honest estimate\n",
+        static_cast<long long>(first), static_cast<long long>(first + count - 1),
+        static_cast<long long>(lo), static_cast<long long>(hi - 1));
+  }
+}
+
 Tensor load_pngs(const std::vector<AttackFolderSample>& samples) {
   std::vector<Tensor> images;
   for (const AttackFolderSample& s : samples) {
@@ -224,6 +239,7 @@ void run_detect_eval(const DetectEvalOptions& options) {
   const CifarSplit split = cifar10_split(o.data, "test");
   const int64_t count = o.limit < 0 ? split.total_records() - o.offset : o.limit;
   const LabelledImages clean_records = read_split_range(split, o.offset, count);
+  warn_if_holdout_overlaps(detector, o.offset, count);
   std::vector<uint64_t> keys;
   for (int64_t i = 0; i < count; ++i) keys.push_back(o2_noise_key(false, o.offset + i));
   O2Alignments clean_alignments;

@@ -20,6 +20,8 @@ struct DetectCalibrateOptions {
   int64_t offset = 0;
   int64_t limit = 10000;  // n_collect of the reference
   int64_t holdout = 1000;
+  std::string holdout_split = "train";
+  int64_t holdout_offset = -1;  // -1: see --help
   int64_t batch = 100;
   int64_t rows = 4096;
   int64_t samples = 256;

@@ -54,6 +54,12 @@ void write_cifar_file(const std::string& path, Module& model, int first, int cou
   }
 }
 
+void expect_error_text(const CommandResult& r, const std::string& what) {
+  EXPECT_EQ(r.exit_status, 1) << r.output;
+  EXPECT_NE(r.output.find("fsa: error:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(what), std::string::npos) << r.output;
+}
+
 json read_json(const std::string& path) {
   std::ifstream in(path);
   return json::parse(in);
@@ -143,15 +149,32 @@ TEST(O2Cli, CalibrateAndEvalWriteValidJson) {
   EXPECT_LE(auc.get<double>(), 1.0);
 }
 
+TEST(O2Cli, HeldOutRecordsMayComeFromTheTestSplit) {
+  DetectFixture f;
+  const std::string detector = f.dir.file("detector.json");
+  const CommandResult r = f.calibrate(detector, "--holdout-split test --fpr 0.5", "n0.01");
+  ASSERT_EQ(r.exit_status, 0) << r.output;
+  const json d = read_json(detector);
+  EXPECT_EQ(d["config"]["holdout_split"], "test");
+  EXPECT_EQ(d["config"]["holdout_records"], json({1, 6}));  // the last 5 of 6 test records
+  ASSERT_EQ(d["holdout"]["thresholds"].size(), 1u);
+  EXPECT_LE(d["holdout"]["thresholds"][0]["holdout_fpr"].get<double>(), 0.5);
+  const CommandResult overlapping =
+      run_fsa(concat_message("detect eval --detector '", detector, "' --model '", f.model,
+                             "' --data '", f.data, "' --limit 2"));
+  ASSERT_EQ(overlapping.exit_status, 0) << overlapping.output;
+  EXPECT_NE(overlapping.output.find("overlap the detector's held-out test records"),
+            std::string::npos)
+      << overlapping.output;
+  expect_error_text(f.calibrate(detector, "--holdout-offset 5"), "overlap the calibration records");
+}
+
 TEST(O2Cli, ClearErrors) {
   DetectFixture f;
-  const auto expect_error = [](const CommandResult& r, const std::string& what) {
-    EXPECT_EQ(r.exit_status, 1) << r.output;
-    EXPECT_NE(r.output.find("fsa: error:"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(what), std::string::npos) << r.output;
-  };
+  const auto expect_error = expect_error_text;
   expect_error(f.calibrate(f.dir.file("d.json"), "", "n0.01,x0.1"), "noise spec 'x0.1'");
-  expect_error(f.calibrate(f.dir.file("d.json"), "--offset 8"), "exceeds the 20 training records");
+  expect_error(f.calibrate(f.dir.file("d.json"), "--offset 8"), "exceed the 20 training records");
+  expect_error(f.calibrate(f.dir.file("d.json"), "--offset 12"), "exceed the 20 training records");
   expect_error(f.calibrate(f.dir.file("missing/d.json")), "folder of --out");
   const std::string detector = f.dir.file("detector.json");
   ASSERT_EQ(f.calibrate(detector).exit_status, 0);

@@ -96,6 +96,84 @@ std::vector<double> o2_scores(const O2Statistics& statistics, const O2Alignments
   return scores;
 }
 
+O2CorrectionStatistics fit_o2_correction(const O2Alignments& adversarial,
+                                         const std::vector<int32_t>& sources) {
+  const int64_t specs = adversarial.specs, classes = adversarial.classes;
+  FSA_CHECK(static_cast<int64_t>(sources.size()) == adversarial.images(), "[o2] ", sources.size(),
+            " source classes for ", adversarial.images(), " adversarial images");
+  const size_t pairs = static_cast<size_t>(classes * classes);
+  O2CorrectionStatistics c{.specs = specs,
+                           .classes = classes,
+                           .count = std::vector<int64_t>(pairs, 0),
+                           .mean = std::vector<double>(pairs * specs, 0.0),
+                           .std = std::vector<double>(pairs * specs, 0.0)};
+  const auto cell = [&](int64_t n, int64_t e) {
+    return static_cast<size_t>((adversarial.predicted[n] * classes + sources[n]) * specs + e);
+  };
+  for (int64_t n = 0; n < adversarial.images(); ++n) {
+    const int32_t t = adversarial.predicted[n], s = sources[n];
+    FSA_CHECK(s >= 0 && s < classes && t >= 0 && t < classes && s != t, "[o2] correction pair (", t,
+              ", ", s, ") is not two different classes of 0..", classes - 1);
+    ++c.count[static_cast<size_t>(t * classes + s)];
+    for (int64_t e = 0; e < specs; ++e) c.mean[cell(n, e)] += adversarial.at(n, e, s);
+  }
+  for (size_t p = 0; p < pairs; ++p) {
+    for (int64_t e = 0; e < specs; ++e) {
+      if (c.count[p] > 0) c.mean[p * specs + e] /= static_cast<double>(c.count[p]);
+    }
+  }
+  for (int64_t n = 0; n < adversarial.images(); ++n) {
+    for (int64_t e = 0; e < specs; ++e) {
+      const double d = adversarial.at(n, e, sources[n]) - c.mean[cell(n, e)];
+      c.std[cell(n, e)] += d * d;
+    }
+  }
+  for (size_t p = 0; p < pairs; ++p) {
+    for (int64_t e = 0; e < specs; ++e) {
+      if (c.count[p] > 0) {
+        c.std[p * specs + e] = std::sqrt(c.std[p * specs + e] / static_cast<double>(c.count[p]));
+      }
+    }
+  }
+  return c;
+}
+
+std::vector<int32_t> o2_corrected_classes(const O2CorrectionStatistics& statistics,
+                                          const O2Alignments& alignments) {
+  FSA_CHECK(statistics.specs == alignments.specs && statistics.classes == alignments.classes,
+            "[o2] correction statistics of ", statistics.specs, " specs x ", statistics.classes,
+            " classes do not fit alignments of ", alignments.specs, " x ", alignments.classes);
+  const int64_t classes = alignments.classes;
+  std::vector<int32_t> corrected;
+  for (int64_t n = 0; n < alignments.images(); ++n) {
+    const int32_t t = alignments.predicted[n];
+    std::vector<int64_t> votes(static_cast<size_t>(classes), 0);
+    bool any = false;
+    for (int64_t e = 0; e < alignments.specs; ++e) {
+      int64_t best = -1;
+      double best_z = -std::numeric_limits<double>::infinity();
+      for (int64_t s = 0; s < classes; ++s) {
+        if (s == t || !statistics.usable(t, s)) continue;
+        const double sigma =
+            std::max(statistics.std_at(t, s, e), std::numeric_limits<double>::min());
+        const double z = (alignments.at(n, e, s) - statistics.mean_at(t, s, e)) / sigma;
+        if (best < 0 || z > best_z) {
+          best = s;
+          best_z = z;
+        }
+      }
+      if (best >= 0) {
+        ++votes[static_cast<size_t>(best)];
+        any = true;
+      }
+    }
+    corrected.push_back(
+        any ? static_cast<int32_t>(std::max_element(votes.begin(), votes.end()) - votes.begin())
+            : t);
+  }
+  return corrected;
+}
+
 double normal_quantile(double p) {
   FSA_CHECK(p > 0.0 && p < 1.0, "[o2] the cut-off probability must lie in (0, 1), got ", p);
   // Acklam's rational approximations (central region and tails).

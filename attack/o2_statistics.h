@@ -58,6 +58,35 @@ O2Statistics fit_o2_statistics(const O2Alignments& calibration);
 // by the smallest positive double.
 std::vector<double> o2_scores(const O2Statistics& statistics, const O2Alignments& alignments);
 
+// Correction (§5, the rule without the fitted logistic regression): statistics of the
+// calibration PGD images' alignments, keyed by (adversarial class t, source class s): the
+// mean and population std over those images of ā_{t,s,e} per correction spec e.
+struct O2CorrectionStatistics {
+  int64_t specs = 0, classes = 0;
+  std::vector<int64_t> count;     // (classes t, classes s)
+  std::vector<double> mean, std;  // (classes t, classes s, specs)
+  bool usable(int64_t t, int64_t s) const {
+    return count[static_cast<size_t>(t * classes + s)] >= kO2MinimumClassCount;
+  }
+  double mean_at(int64_t t, int64_t s, int64_t e) const {
+    return mean[static_cast<size_t>((t * classes + s) * specs + e)];
+  }
+  double std_at(int64_t t, int64_t s, int64_t e) const {
+    return std[static_cast<size_t>((t * classes + s) * specs + e)];
+  }
+};
+
+// adversarial: alignments of the PGD images against their adversarial classes t;
+// sources: the clean (true) class s of each.
+O2CorrectionStatistics fit_o2_correction(const O2Alignments& adversarial,
+                                         const std::vector<int32_t>& sources);
+
+// The guessed true class of inputs predicted t: per correction spec, the source s with usable
+// statistics maximising (ā_{t,s,e} − μ_{t,s,e}) / σ_{t,s,e}; then the most frequent of those
+// (ties: the smallest class, as scipy.stats.mode); t itself when no source is usable.
+std::vector<int32_t> o2_corrected_classes(const O2CorrectionStatistics& statistics,
+                                          const O2Alignments& alignments);
+
 // Φ⁻¹(p) of the standard normal, 0 < p < 1 (Acklam's approximation refined by one Halley
 // step on erfc: about 1e-15 relative).
 double normal_quantile(double p);

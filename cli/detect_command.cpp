@@ -60,14 +60,20 @@ PgdOptions calibration_pgd(const DetectCalibrateOptions& o) {
 
 // The calibration images: correctly classified and fooled by PGD against the prediction.
 struct CalibrationSet {
-  std::vector<Tensor> images;  // host batches of kept images
+  std::vector<Tensor> images;        // host batches of kept images
+  std::vector<Tensor> adversarials;  // their PGD images (kept only for the correction)
   std::vector<uint64_t> keys;
-  std::vector<int32_t> classes;
+  std::vector<int32_t> classes, adversarial_classes;
   int64_t seen = 0, correct = 0, fooled = 0;
 };
 
+Tensor joined(const std::vector<Tensor>& batches) {
+  return batches.size() == 1 ? batches[0] : concat(batches, 0);
+}
+
 void collect_batch(Module& classifier, const LabelledImages& batch, int64_t first_record,
-                   const PgdOptions& pgd, Device device, CalibrationSet& set) {
+                   const PgdOptions& pgd, Device device, bool keep_adversarials,
+                   CalibrationSet& set) {
   const Tensor x = batch.images.to(device);
   std::vector<int32_t> predicted;
   {
@@ -91,11 +97,15 @@ void collect_batch(Module& classifier, const LabelledImages& batch, int64_t firs
     if (keep[i]) {
       set.keys.push_back(o2_noise_key(true, first_record + static_cast<int64_t>(i)));
       set.classes.push_back(predicted[i]);
+      set.adversarial_classes.push_back(adversarial[i]);
     }
   }
   set.seen += static_cast<int64_t>(labels.size());
   if (std::find(keep.begin(), keep.end(), 1) != keep.end()) {
     set.images.push_back(select_rows(batch.images, keep));
+    if (keep_adversarials) {
+      set.adversarials.push_back(select_rows(attacked.adversarial.to(Device::cpu), keep));
+    }
   }
 }
 
@@ -137,6 +147,7 @@ json per_class_counts(const O2Statistics& s) {
 void run_calibrate_impl(DetectCalibrateOptions o) {
   if (o.data.empty()) o.data = asset_path("data/cifar10").string();
   if (o.noise.empty()) o.noise = to_string(o2_detection_specs());
+  if (o.correct_noise.empty()) o.correct_noise = to_string(o2_correction_specs());
   validate(o);
   const std::vector<double> targets = parse_fraction_list(o.fpr, "--fpr");
   for (double t : targets) {
@@ -148,6 +159,8 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
                                      .seed = o.seed,
                                      .rows_per_forward = o.rows};
   FSA_CHECK(!alignment.specs.empty(), "[detect] --noise lists no noise specs");
+  O2AlignmentOptions correction = alignment;
+  correction.specs = parse_noise_specs(o.correct_noise);
   const PgdOptions pgd = calibration_pgd(o);
   const Device device = resolve_device(o.device, "detect calibrate");
   const LoadedModel model = load_model(o.model, ModelKind::classifier, "detect calibrate", device);
@@ -166,7 +179,8 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
     ProgressBar progress("pgd", o.limit);
     for (int64_t first = o.offset; first < o.offset + o.limit; first += o.batch) {
       const int64_t count = std::min(o.batch, o.offset + o.limit - first);
-      collect_batch(classifier, read_split_range(split, first, count), first, pgd, device, set);
+      collect_batch(classifier, read_split_range(split, first, count), first, pgd, device,
+                    !correction.specs.empty(), set);
       progress.advance(count);
     }
   }
@@ -175,7 +189,7 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
             " calibration images is both correctly classified and fooled by PGD");
 
   // 2. Noise-averaged alignments of the kept images, and their statistics.
-  const Tensor kept = set.images.size() == 1 ? set.images[0] : concat(set.images, 0);
+  const Tensor kept = joined(set.images);
   const Clock::time_point align_start = Clock::now();
   O2Alignments calibration;
   {
@@ -204,6 +218,18 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
   }
   const double holdout_seconds = seconds_since(holdout_start);
 
+  // 4. Correction (optional): alignments of the PGD images against their adversarial class.
+  const Clock::time_point correction_start = Clock::now();
+  O2CorrectionStatistics correction_statistics;
+  if (!correction.specs.empty()) {
+    ProgressBar progress("correction", kept.dim(0));
+    correction_statistics = fit_o2_correction(
+        alignments_in_batches(classifier, joined(set.adversarials), set.keys, correction, device,
+                              o.batch, progress, set.adversarial_classes),
+        set.classes);
+  }
+  const double correction_seconds = seconds_since(correction_start);
+
   O2Detector detector;
   detector.architecture = model.attributes.architecture;
   detector.final_layer_fingerprint = final_layer_fingerprint(classifier);
@@ -212,6 +238,8 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
   detector.seed = o.seed;
   detector.cutoff_probability = o.cutoff;
   detector.statistics = statistics;
+  detector.correction_specs = correction.specs;
+  detector.correction = correction_statistics;
   detector.holdout_scores = holdout_scores;
   for (double t : targets) {
     const double tau = threshold_for_fpr(holdout_scores, t);
@@ -234,6 +262,7 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
                      {"seed", o.seed},
                      {"device", o.device},
                      {"noise", o.noise},
+                     {"correct_noise", o.correct_noise},
                      {"clip_noisy_images", "[0,1]"},
                      {"pgd",
                       {{"norm", "linf"},
@@ -262,6 +291,7 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
       {"total_seconds", seconds_since(start)},
       {"pgd_seconds", pgd_seconds},
       {"scoring_seconds", score_seconds},
+      {"correction_seconds", correction_seconds},
       {"scored_images", scored},
       {"images_per_second", scored / std::max(score_seconds, 1e-9)},
       {"noisy_forwards_per_second", scored * per_image / std::max(score_seconds, 1e-9)}};
@@ -278,6 +308,14 @@ void run_calibrate_impl(DetectCalibrateOptions o) {
       static_cast<long long>(usable), static_cast<long long>(statistics.classes),
       static_cast<long long>(kO2MinimumClassCount), alignment.specs.size(),
       static_cast<long long>(o.samples));
+  if (!correction.specs.empty()) {
+    int64_t pairs = 0;
+    for (int64_t t = 0; t < correction_statistics.classes; ++t)
+      for (int64_t c = 0; c < correction_statistics.classes; ++c)
+        pairs += correction_statistics.usable(t, c);
+    std::printf("  correction: %zu specs, %lld (adversarial, source) class pairs usable\n",
+                correction.specs.size(), static_cast<long long>(pairs));
+  }
   if (o.holdout > 0) {
     std::printf("  held-out FPR of z > %.3f (p = %g): %.2f %% of %lld\n", z_cutoff, o.cutoff,
                 100.0 * fraction_above(holdout_scores, z_cutoff),
@@ -319,6 +357,10 @@ void add_calibrate(CLI::App* detect) {
   c->add_option("--noise", o->noise,
                 "detection noise specs, kind n|u|s + magnitude on [0,1] (default: the PyTorch "
                 "example's n,s,u x 0.003,0.005,0.008)");
+  c->add_option("--correct-noise", o->correct_noise,
+                "correction noise specs, or none: statistics of the calibration PGD images to "
+                "guess the true class of flagged inputs; costs as much again as the detection "
+                "statistics (default: the PyTorch example's n,s,u x 0.01,0.02,0.03)");
   c->add_option("--samples", o->samples, "noise draws M per spec")->capture_default_str();
   c->add_option("--pgd-eps", o->pgd_eps, "PGD L-infinity radius")->capture_default_str();
   c->add_option("--pgd-steps", o->pgd_steps, "PGD steps")->capture_default_str();

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "attack/o2_statistics.h"
 #include "attack/rows.h"
@@ -41,7 +42,55 @@ struct ScoredSet {
   std::vector<double> scores;
   std::vector<uint8_t> successful;
   int64_t disagreements = 0;  // success here differs from the attack's quantised "fooled"
+  std::vector<int32_t> labels;
+  std::vector<int32_t> corrected;  // with correction statistics: the z rule's final classes
+  double scoring_seconds = 0.0;    // detection scoring only (not loading, not correction)
 };
+
+// The classes after the z rule with correction (§5): inputs flagged by S(x) > Φ⁻¹(p) get
+// the class guessed from their correction alignments; the others keep their prediction.
+// Empty when the detector holds no correction statistics.
+std::vector<int32_t> corrected_classes(Module& classifier, const Tensor& images,
+                                       const std::vector<uint64_t>& keys,
+                                       const std::vector<int32_t>& predicted,
+                                       const std::vector<double>& scores,
+                                       const O2Detector& detector, const DetectEvalOptions& o,
+                                       Device device, const std::string& label) {
+  if (detector.correction_specs.empty()) return {};
+  const double cutoff = normal_quantile(detector.cutoff_probability);
+  std::vector<uint8_t> flagged;
+  std::vector<uint64_t> flagged_keys;
+  std::vector<int32_t> flagged_predicted;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    flagged.push_back(scores[i] > cutoff);
+    if (flagged.back()) {
+      flagged_keys.push_back(keys[i]);
+      flagged_predicted.push_back(predicted[i]);
+    }
+  }
+  std::vector<int32_t> result = predicted;
+  if (flagged_keys.empty()) return result;
+  const O2AlignmentOptions correction{.specs = detector.correction_specs,
+                                      .samples = detector.samples,
+                                      .seed = detector.seed,
+                                      .rows_per_forward = o.rows};
+  ProgressBar progress(label + " correction", static_cast<int64_t>(flagged_keys.size()));
+  const std::vector<int32_t> guessed = o2_corrected_classes(
+      detector.correction,
+      alignments_in_batches(classifier, select_rows(images, flagged), flagged_keys, correction,
+                            device, o.batch, progress, flagged_predicted));
+  for (size_t i = 0, k = 0; i < result.size(); ++i) {
+    if (flagged[i]) result[i] = guessed[k++];
+  }
+  return result;
+}
+
+double accuracy(const std::vector<int32_t>& classes, const std::vector<int32_t>& labels) {
+  if (classes.empty()) return std::numeric_limits<double>::quiet_NaN();
+  int64_t correct = 0;
+  for (size_t i = 0; i < classes.size(); ++i) correct += classes[i] == labels[i];
+  return static_cast<double>(correct) / static_cast<double>(classes.size());
+}
 
 void check_model_matches(const O2Detector& detector, const LoadedModel& model,
                          const DetectEvalOptions& o) {
@@ -101,9 +150,13 @@ ScoredSet score_attack_folder(const std::string& dir, const O2Detector& detector
     keys.push_back(o2_noise_key(false, s.record));
   }
   const Tensor images = load_pngs(folder.samples);
-  ProgressBar progress(set.name, images.dim(0));
-  const O2Alignments alignments =
-      alignments_in_batches(classifier, images, keys, alignment, device, o.batch, progress);
+  O2Alignments alignments;
+  {
+    ProgressBar progress(set.name, images.dim(0));
+    alignments =
+        alignments_in_batches(classifier, images, keys, alignment, device, o.batch, progress);
+    set.scoring_seconds = progress.elapsed_seconds();
+  }
   set.predicted = alignments.predicted;
   set.scores = o2_scores(detector.statistics, alignments);
   for (size_t i = 0; i < folder.samples.size(); ++i) {
@@ -112,7 +165,10 @@ ScoredSet score_attack_folder(const std::string& dir, const O2Detector& detector
     const bool success = s.clean_top1 && fooled;
     set.successful.push_back(success);
     set.disagreements += fooled != s.quantised_fooled;
+    set.labels.push_back(s.label);
   }
+  set.corrected = corrected_classes(classifier, images, keys, set.predicted, set.scores, detector,
+                                    o, device, set.name);
   return set;
 }
 
@@ -208,6 +264,8 @@ json set_json(const ScoredSet& s, const std::vector<Rule>& rules,
           {"success_disagreements_with_attack_metrics", s.disagreements},
           {"roc_auc_successful", finite_or_null(roc_auc(clean, successful))},
           {"roc_auc_all", finite_or_null(roc_auc(clean, s.scores))},
+          {"accuracy_after_correction", finite_or_null(accuracy(s.corrected, s.labels))},
+          {"corrected", s.corrected},
           {"rules", std::move(per_rule)},
           {"records", s.records},
           {"predicted", s.predicted},
@@ -243,23 +301,29 @@ void run_detect_eval(const DetectEvalOptions& options) {
   std::vector<uint64_t> keys;
   for (int64_t i = 0; i < count; ++i) keys.push_back(o2_noise_key(false, o.offset + i));
   O2Alignments clean_alignments;
+  double scoring_seconds = 0.0;
   {
     ProgressBar progress("clean", count);
     clean_alignments = alignments_in_batches(classifier, clean_records.images, keys, alignment,
                                              device, o.batch, progress);
+    scoring_seconds = progress.elapsed_seconds();
   }
   const std::vector<double> clean = o2_scores(detector.statistics, clean_alignments);
   const std::vector<int32_t> labels = label_vector(clean_records.labels);
   int64_t correct = 0;
   for (size_t i = 0; i < labels.size(); ++i) correct += clean_alignments.predicted[i] == labels[i];
+  const std::vector<int32_t> clean_corrected =
+      corrected_classes(classifier, clean_records.images, keys, clean_alignments.predicted, clean,
+                        detector, o, device, "clean");
 
   std::vector<ScoredSet> sets;
   int64_t scored = count;
   for (const std::string& dir : o.adversarial) {
     sets.push_back(score_attack_folder(dir, detector, classifier, alignment, o, device));
     scored += static_cast<int64_t>(sets.back().scores.size());
+    scoring_seconds += sets.back().scoring_seconds;
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const double per_image = static_cast<double>(alignment.specs.size() * alignment.samples);
 
   const std::vector<Rule> rules = decision_rules(detector, clean);
@@ -281,9 +345,19 @@ void run_detect_eval(const DetectEvalOptions& options) {
     }
   }
   print_table(rules, clean, sets);
-  std::printf("  scoring: %lld images in %.1f s = %.2f images/s (%.0f noisy forwards/s, %s)\n",
-              static_cast<long long>(scored), seconds, scored / std::max(seconds, 1e-9),
-              scored * per_image / std::max(seconds, 1e-9), o.device.c_str());
+  if (!clean_corrected.empty()) {
+    std::printf("  accuracy after correcting the z rule's flagged inputs: clean %s",
+                percent(accuracy(clean_corrected, labels)).c_str());
+    for (const ScoredSet& s : sets) {
+      std::printf(", %s %s", s.name.c_str(), percent(accuracy(s.corrected, s.labels)).c_str());
+    }
+    std::printf("\n");
+  }
+  std::printf(
+      "  scoring: %lld images in %.1f s = %.2f images/s (%.0f noisy forwards/s, %s); "
+      "%.1f s in all\n",
+      static_cast<long long>(scored), scoring_seconds, scored / std::max(scoring_seconds, 1e-9),
+      scored * per_image / std::max(scoring_seconds, 1e-9), o.device.c_str(), total_seconds);
 
   if (o.json.empty()) return;
   json clean_rules = json::array();
@@ -325,16 +399,19 @@ void run_detect_eval(const DetectEvalOptions& options) {
       {"clean",
        {{"images", count},
         {"accuracy", static_cast<double>(correct) / static_cast<double>(count)},
+        {"accuracy_after_correction", finite_or_null(accuracy(clean_corrected, labels))},
+        {"corrected", clean_corrected},
         {"rules", std::move(clean_rules)},
         {"predicted", clean_alignments.predicted},
         {"labels", labels},
         {"scores", scores_json(clean)}}},
       {"adversarial", std::move(adversarial)},
       {"timing",
-       {{"seconds", seconds},
+       {{"total_seconds", total_seconds},
+        {"scoring_seconds", scoring_seconds},
         {"scored_images", scored},
-        {"images_per_second", scored / std::max(seconds, 1e-9)},
-        {"noisy_forwards_per_second", scored * per_image / std::max(seconds, 1e-9)}}}};
+        {"images_per_second", scored / std::max(scoring_seconds, 1e-9)},
+        {"noisy_forwards_per_second", scored * per_image / std::max(scoring_seconds, 1e-9)}}}};
   write_json_file(o.json, document);
   std::printf("  written to %s\n", o.json.c_str());
 }

@@ -26,7 +26,8 @@ struct DetectCalibrateOptions {
   int64_t rows = 4096;
   int64_t samples = 256;
   uint64_t seed = 0;
-  std::string noise;  // detection specs; default: the PyTorch example's
+  std::string noise;          // detection specs; default: the PyTorch example's
+  std::string correct_noise;  // correction specs ("none": no correction); default: the example's
   std::string pgd_eps = "8/255";
   int64_t pgd_steps = 10;
   double pgd_step_fraction = 0.25;

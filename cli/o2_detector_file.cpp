@@ -2,6 +2,7 @@
 // final-layer fingerprint.
 #include "cli/o2_detector_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -90,6 +91,64 @@ O2Statistics statistics_from_json(const json& j, int64_t specs, const std::strin
   return s;
 }
 
+json correction_to_json(const O2Detector& d) {
+  if (d.correction_specs.empty()) return nullptr;
+  const O2CorrectionStatistics& c = d.correction;
+  json pairs = json::array();
+  for (int64_t t = 0; t < c.classes; ++t) {
+    for (int64_t s = 0; s < c.classes; ++s) {
+      const int64_t count = c.count[static_cast<size_t>(t * c.classes + s)];
+      if (count == 0) continue;
+      json mean = json::array(), std = json::array();
+      for (int64_t e = 0; e < c.specs; ++e) {
+        mean.push_back(c.mean_at(t, s, e));
+        std.push_back(c.std_at(t, s, e));
+      }
+      pairs.push_back({{"adversarial", t},
+                       {"source", s},
+                       {"count", count},
+                       {"mean", std::move(mean)},
+                       {"std", std::move(std)}});
+    }
+  }
+  std::vector<std::string> specs;
+  for (const NoiseSpec& spec : d.correction_specs) specs.push_back(to_string(spec));
+  return {{"layout",
+           "per (adversarial class t, source class s) with calibration PGD images: "
+           "mean and population std of the alignment toward s, per spec"},
+          {"specs", specs},
+          {"classes", c.classes},
+          {"pairs", std::move(pairs)}};
+}
+
+void correction_from_json(const json& j, O2Detector& d, const std::string& where) {
+  if (j.is_null()) return;
+  for (const json& s : j.at("specs"))
+    d.correction_specs.push_back(parse_noise_spec(s.get<std::string>()));
+  O2CorrectionStatistics& c = d.correction;
+  c.specs = static_cast<int64_t>(d.correction_specs.size());
+  c.classes = j.at("classes").get<int64_t>();
+  FSA_CHECK(c.specs > 0 && c.classes == d.statistics.classes, where,
+            " correction statistics need specs and ", d.statistics.classes, " classes");
+  const size_t pairs = static_cast<size_t>(c.classes * c.classes);
+  c.count.assign(pairs, 0);
+  c.mean.assign(pairs * c.specs, 0.0);
+  c.std.assign(pairs * c.specs, 0.0);
+  for (const json& p : j.at("pairs")) {
+    const int64_t t = p.at("adversarial").get<int64_t>(), s = p.at("source").get<int64_t>();
+    FSA_CHECK(t >= 0 && t < c.classes && s >= 0 && s < c.classes, where,
+              " has a correction pair outside the classes");
+    const size_t pair = static_cast<size_t>(t * c.classes + s);
+    c.count[pair] = p.at("count").get<int64_t>();
+    const std::vector<double> mean = p.at("mean").get<std::vector<double>>();
+    const std::vector<double> std = p.at("std").get<std::vector<double>>();
+    FSA_CHECK(static_cast<int64_t>(mean.size()) == c.specs && std.size() == mean.size(), where,
+              " correction pair (", t, ", ", s, ") must hold ", c.specs, " values per field");
+    std::copy(mean.begin(), mean.end(), c.mean.begin() + pair * c.specs);
+    std::copy(std.begin(), std.end(), c.std.begin() + pair * c.specs);
+  }
+}
+
 }  // namespace
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
@@ -136,6 +195,7 @@ json detector_to_json(const O2Detector& d) {
       {"config", d.config},
       {"calibration", d.calibration},
       {"statistics", statistics_to_json(d.statistics)},
+      {"correction", correction_to_json(d)},
       {"holdout", {{"scores", std::move(holdout_scores)}, {"thresholds", std::move(thresholds)}}},
       {"timing", d.timing}};
 }
@@ -170,6 +230,7 @@ O2Detector read_detector_file(const std::string& path) {
     d.cutoff_probability = detection.at("cutoff_probability").get<double>();
     d.statistics = statistics_from_json(j.at("statistics"),
                                         static_cast<int64_t>(d.detection_specs.size()), where);
+    correction_from_json(j.value("correction", json(nullptr)), d, where);
     for (const json& s : j.at("holdout").at("scores")) {
       d.holdout_scores.push_back(number_or_minus_infinity(s));
     }

@@ -2,8 +2,9 @@
 // `fsa detect eval`: one JSON document (nlohmann-json, written atomically) holding the
 // model it was calibrated on (architecture and a fingerprint of the final layer), the
 // resolved configuration, the calibration counts, every statistic μ, σ per (class, spec,
-// class), the held-out clean scores and the thresholds calibrated on them. Infinite values
-// (scores and thresholds of −infinity) are stored as null.
+// class), the correction statistics per (adversarial class, source class, spec) when
+// calibrated with correction specs, the held-out clean scores and the thresholds calibrated on
+// them. Infinite values (scores and thresholds of −infinity) are stored as null.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,8 @@ struct O2Detector {
   uint64_t seed = 0;
   double cutoff_probability = kO2DefaultCutoffProbability;  // p of the z rule
   O2Statistics statistics;
+  std::vector<NoiseSpec> correction_specs;  // empty: no correction statistics
+  O2CorrectionStatistics correction;
   std::vector<double> holdout_scores;
   std::vector<O2Threshold> thresholds;
   nlohmann::json model, config, calibration, timing;  // descriptive, written as given

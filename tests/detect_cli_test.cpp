@@ -113,6 +113,8 @@ TEST(O2Cli, CalibrateAndEvalWriteValidJson) {
   ASSERT_EQ(d["holdout"]["thresholds"].size(), 2u);
   EXPECT_EQ(d["holdout"]["thresholds"][1]["target_fpr"], 0.05);
   EXPECT_EQ(d["config"]["holdout_records"], json({10, 15}));
+  EXPECT_EQ(d["correction"]["specs"].size(), 9u);  // the PyTorch example's correction set
+  EXPECT_GT(d["correction"]["pairs"].size(), 0u);
 
   const std::string adversarial = f.dir.file("pgd");
   const CommandResult attacked = run_fsa(concat_message(
@@ -130,6 +132,7 @@ TEST(O2Cli, CalibrateAndEvalWriteValidJson) {
   EXPECT_EQ(e["clean"]["images"], 6);
   EXPECT_EQ(e["clean"]["scores"].size(), 6u);
   EXPECT_EQ(e["clean"]["accuracy"], 1.0);
+  EXPECT_EQ(e["clean"]["corrected"].size(), 6u);
   ASSERT_EQ(e["clean"]["rules"].size(), 5u);  // z, two held-out, two oracle
   for (const json& rule : e["clean"]["rules"]) {
     const double fpr = rule["false_positive_rate"].get<double>();
@@ -143,6 +146,7 @@ TEST(O2Cli, CalibrateAndEvalWriteValidJson) {
   EXPECT_EQ(set["records"], json({0, 1, 2, 3}));
   EXPECT_EQ(set["success_disagreements_with_attack_metrics"], 0);
   EXPECT_EQ(set["rules"].size(), 5u);
+  EXPECT_EQ(set["corrected"].size(), 4u);
   const json& auc = set["roc_auc_all"];
   ASSERT_TRUE(auc.is_number());
   EXPECT_GE(auc.get<double>(), 0.0);
@@ -152,9 +156,11 @@ TEST(O2Cli, CalibrateAndEvalWriteValidJson) {
 TEST(O2Cli, HeldOutRecordsMayComeFromTheTestSplit) {
   DetectFixture f;
   const std::string detector = f.dir.file("detector.json");
-  const CommandResult r = f.calibrate(detector, "--holdout-split test --fpr 0.5", "n0.01");
+  const CommandResult r =
+      f.calibrate(detector, "--holdout-split test --fpr 0.5 --correct-noise none", "n0.01");
   ASSERT_EQ(r.exit_status, 0) << r.output;
   const json d = read_json(detector);
+  EXPECT_TRUE(d["correction"].is_null());
   EXPECT_EQ(d["config"]["holdout_split"], "test");
   EXPECT_EQ(d["config"]["holdout_records"], json({1, 6}));  // the last 5 of 6 test records
   ASSERT_EQ(d["holdout"]["thresholds"].size(), 1u);

@@ -196,6 +196,41 @@ TEST(O2Statistics, ScoreIsTheLargestSpecAveragedZ) {
   EXPECT_DOUBLE_EQ(fraction_above(scores, 1.5), 2.0 / 3.0);
 }
 
+TEST(O2Statistics, CorrectionVotesForTheMostUnusualSource) {
+  // 3 specs, 3 classes; PGD images moved to t = 0 from s = 1 (3 images) and s = 2 (3), one
+  // moved to t = 1 from s = 0 (too few for statistics). Alignment toward s: rows below.
+  O2Alignments pgd{.specs = 3, .classes = 3, .predicted = {0, 0, 0, 0, 0, 0, 1}, .values = {}};
+  const std::vector<int32_t> sources = {1, 1, 1, 2, 2, 2, 0};
+  for (int n = 0; n < 7; ++n) {
+    for (int e = 0; e < 3; ++e) {
+      for (int z = 0; z < 3; ++z) {
+        const double toward_source = sources[n] == 1 ? 1 + n + 10 * e : 4 + (n - 3);
+        pgd.values.push_back(z == sources[n] ? toward_source : 100.0);
+      }
+    }
+  }
+  const O2CorrectionStatistics c = fit_o2_correction(pgd, sources);
+  EXPECT_TRUE(c.usable(0, 1));
+  EXPECT_TRUE(c.usable(0, 2));
+  EXPECT_FALSE(c.usable(1, 0));
+  EXPECT_DOUBLE_EQ(c.mean_at(0, 1, 2), 22.0);
+  EXPECT_DOUBLE_EQ(c.mean_at(0, 2, 1), 5.0);
+  const double sigma = std::sqrt(2.0 / 3.0);
+  EXPECT_NEAR(c.std_at(0, 1, 0), sigma, 1e-12);
+  // Input predicted 0: z toward 1 per spec (1, 0, 2), toward 2 (0, 1, 1): votes 1, 2, 1 -> 1.
+  // Input predicted 1: no usable source, so it keeps its class.
+  O2Alignments test{.specs = 3, .classes = 3, .predicted = {0, 1}, .values = {}};
+  const double z1[] = {1, 0, 2}, z2[] = {0, 1, 1};
+  for (int e = 0; e < 3; ++e) {
+    test.values.insert(test.values.end(), {0.0, 2 + 10 * e + z1[e] * sigma, 5 + z2[e] * sigma});
+  }
+  for (int e = 0; e < 3; ++e) test.values.insert(test.values.end(), {7.0, 0.0, 7.0});
+  EXPECT_EQ(o2_corrected_classes(c, test), (std::vector<int32_t>{1, 1}));
+  // Spec 2 now favours source 2 as well: votes 1, 2, 2 -> 2.
+  test.values[2 * 3 + 2] = 5 + 3 * sigma;
+  EXPECT_EQ(o2_corrected_classes(c, test)[0], 2);
+}
+
 TEST(O2Rules, NormalQuantile) {
   EXPECT_NEAR(normal_quantile(0.999), 3.090232306167813, 1e-12);
   EXPECT_NEAR(normal_quantile(0.975), 1.959963984540054, 1e-12);

@@ -9,6 +9,8 @@
 // With a GPU (CUDA build), the issue-5 rows run on /cuda/ too: VGG-19 to relu2_1/3_1/4_1
 // at 16x224, the ResNet-20 step at 128 and the FA iteration at 64 and 256; every
 // iteration ends with a device synchronisation, so the time is the work's, not the launch's.
+//   BM_fa_iteration_graph/cuda/<batch>x32  the same iteration as the attack runs it on a
+//       GPU: forward and backward replayed from a recorded graph, then the Adam step
 // scripts/bench_compare.py runs the same work in PyTorch. Registered at load time; main()
 // is in kernels_bench.cpp.
 #include <benchmark/benchmark.h>
@@ -23,6 +25,7 @@
 #include "models/registry.h"
 #include "tensor/backend.h"
 #include "tensor/device.h"
+#include "tensor/device_graph.h"
 
 namespace fsa {
 namespace {
@@ -113,6 +116,40 @@ void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
   }
 }
 
+// fa_iteration with its forward and backward recorded once and replayed (tensor/device_graph.h).
+void fa_iteration_graph(benchmark::State& state, int64_t batch, Device device) {
+  const std::shared_ptr<Module> encoder = frozen_model("vgg19_normalised_relu2_1", device);
+  const std::shared_ptr<Module> decoder = frozen_model("wct_decoder_relu2_1", device);
+  const std::shared_ptr<Module> classifier = frozen_model("cifar_resnet20", device);
+  const Tensor x = uniform({batch, 3, 32, 32}, 3, device), labels = labels_for(batch, device);
+  const Shape tau_shape{batch, 128, 1, 1};
+  const Tensor tau_s = Tensor::zeros(tau_shape, DType::f32, device);
+  const Tensor tau_m = Tensor::zeros(tau_shape, DType::f32, device);
+  set_requires_grad(tau_s, true);
+  set_requires_grad(tau_m, true);
+  Adam optimizer({tau_s, tau_m}, {.lr = 0.01, .beta1 = 0.5});
+  const auto forward_backward = [&] {  // all of fa_iteration's work but the Adam step
+    const Tensor b = encoder->forward(x);
+    const Tensor mu = reshape(channel_mean(b), {batch, 128, 1, 1});
+    const Tensor perturbed = add(mul(exp(tau_s), sub(b, mu)), mul(exp(tau_m), mu));
+    const Tensor decoded = clamp(decoder->forward(perturbed), 0.0, 1.0);
+    const Tensor content = sum(mean(pow(sub(encoder->forward(decoded), perturbed), 2.0), {2, 3}));
+    const Tensor hinge = sum(cw_margin(classifier->forward(decoded), labels, {}));
+    backward(add(content, mul_scalar(hinge, 32000.0)));
+  };
+  forward_backward();  // eager once: cuDNN's algorithm search happens outside the recording
+  optimizer.zero_grad();
+  const DeviceGraph graph(device, forward_backward);
+  const Tensor grad_s = grad(tau_s), grad_m = grad(tau_m);
+  for (auto _ : state) {
+    graph.replay();
+    set_grad(tau_s, grad_s);
+    set_grad(tau_m, grad_m);
+    optimizer.step();
+    finish_iteration(device);
+  }
+}
+
 std::string shape_name(int64_t batch, int64_t size) {
   return std::to_string(batch) + "x" + std::to_string(size);
 }
@@ -157,6 +194,9 @@ void register_cuda_rows() {
   for (const int64_t batch : {64, 256}) {
     const std::string name = "BM_fa_iteration/cuda/" + shape_name(batch, 32);
     benchmark::RegisterBenchmark(name.c_str(), fa_iteration, batch, Device::cuda)
+        ->Unit(benchmark::kMillisecond);
+    const std::string graph_name = "BM_fa_iteration_graph/cuda/" + shape_name(batch, 32);
+    benchmark::RegisterBenchmark(graph_name.c_str(), fa_iteration_graph, batch, Device::cuda)
         ->Unit(benchmark::kMillisecond);
   }
 }

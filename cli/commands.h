@@ -16,5 +16,6 @@ void add_train_decoder_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_gradcheck_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
 
 }  // namespace fsa::cli

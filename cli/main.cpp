@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   fsa::cli::add_train_command(app);
   fsa::cli::add_gradcheck_command(app);
   fsa::cli::add_merge_command(app);
+  fsa::cli::add_detect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

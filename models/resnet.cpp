@@ -9,11 +9,11 @@ NormalizedClassifier::NormalizedClassifier(std::shared_ptr<Module> network,
                                            const Preprocessing& preprocessing)
     : network_(register_module("", std::move(network))), preprocessing_(preprocessing) {}
 
-Tensor NormalizedClassifier::forward(const Tensor& x) {
+Tensor NormalizedClassifier::normalize(const Tensor& x) {
   FSA_CHECK(x.ndim() == 4 && x.dim(1) == 3,
             "[classifier] expects RGB images (N,3,H,W) in [0,1], got ", x.shape());
   prepare_constants(x);
-  return network_->forward((x - mean_) * inv_std_);
+  return (x - mean_) * inv_std_;
 }
 
 void NormalizedClassifier::prepare_constants(const Tensor& x) {
@@ -24,6 +24,21 @@ void NormalizedClassifier::prepare_constants(const Tensor& x) {
   inv_std_ = Tensor::from_vector({1.0 / p.std[0], 1.0 / p.std[1], 1.0 / p.std[2]}, {1, 3, 1, 1},
                                  x.dtype(), x.device());
 }
+
+Tensor NormalizedClassifier::forward(const Tensor& x) { return network_->forward(normalize(x)); }
+
+LinearHeadClassifier& NormalizedClassifier::head() {
+  auto* head = dynamic_cast<LinearHeadClassifier*>(network_.get());
+  FSA_CHECK(head != nullptr,
+            "[classifier] the wrapped network does not end in a linear layer on features");
+  return *head;
+}
+
+Tensor NormalizedClassifier::penultimate(const Tensor& x) {
+  return head().penultimate(normalize(x));
+}
+
+Linear& NormalizedClassifier::final_layer() { return head().final_layer(); }
 
 namespace {
 
@@ -65,11 +80,13 @@ CifarResNet::CifarResNet(int depth, int64_t classes, uint64_t seed) {
   linear_ = register_module("linear", std::make_shared<Linear>(in, classes, seed + 1000));
 }
 
-Tensor CifarResNet::forward(const Tensor& x) {
+Tensor CifarResNet::penultimate(const Tensor& x) {
   Tensor h = relu(bn1_->forward(conv1_->forward(x)));
   for (const auto& stage : stages_) h = stage->forward(h);
-  return linear_->forward(global_avg_pool2d(h));
+  return global_avg_pool2d(h);
 }
+
+Tensor CifarResNet::forward(const Tensor& x) { return linear_->forward(penultimate(x)); }
 
 VnnResNet::VnnResNet(const std::string& variant, uint64_t seed) {
   FSA_CHECK(variant == "resnet2b" || variant == "resnet4b", "[vnn_resnet] unknown variant '",
@@ -91,11 +108,13 @@ VnnResNet::VnnResNet(const std::string& variant, uint64_t seed) {
   linear2_ = register_module("linear2", std::make_shared<Linear>(100, 10, seed + 1002));
 }
 
-Tensor VnnResNet::forward(const Tensor& x) {
+Tensor VnnResNet::penultimate(const Tensor& x) {
   Tensor h = relu(conv1_->forward(x));
   for (const auto& stage : stages_) h = stage->forward(h);
-  return linear2_->forward(relu(linear1_->forward(flatten(h))));
+  return relu(linear1_->forward(flatten(h)));
 }
+
+Tensor VnnResNet::forward(const Tensor& x) { return linear2_->forward(penultimate(x)); }
 
 ImageNetResNet::ImageNetResNet(int depth, int64_t classes, uint64_t seed) {
   FSA_CHECK(depth == 18 || depth == 50, "[imagenet_resnet] depth must be 18 or 50, got ", depth);
@@ -126,11 +145,13 @@ ImageNetResNet::ImageNetResNet(int depth, int64_t classes, uint64_t seed) {
   fc_ = register_module("fc", std::make_shared<Linear>(in, classes, seed + 1000));
 }
 
-Tensor ImageNetResNet::forward(const Tensor& x) {
+Tensor ImageNetResNet::penultimate(const Tensor& x) {
   Tensor h = relu(bn1_->forward(conv1_->forward(x)));
   h = max_pool2d(h, {.kernel = 3, .stride = 2, .padding = 1});
   for (const auto& stage : stages_) h = stage->forward(h);
-  return fc_->forward(global_avg_pool2d(h));
+  return global_avg_pool2d(h);
 }
+
+Tensor ImageNetResNet::forward(const Tensor& x) { return fc_->forward(penultimate(x)); }
 
 }  // namespace fsa

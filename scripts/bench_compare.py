@@ -244,7 +244,7 @@ def torch_work(name):
                                                          int(m.group(2)) // 2), kind.endswith("backward"))
     if kind == "BM_resnet20_train_step":
         return torch_resnet20_train_step(int(shape))
-    if kind == "BM_fa_iteration" and m:
+    if kind in ("BM_fa_iteration", "BM_fa_iteration_graph") and m:  # PyTorch: eager
         return torch_fa_iteration(int(m.group(1)))
     return None
 

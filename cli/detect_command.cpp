@@ -374,7 +374,7 @@ void add_calibrate(CLI::App* detect) {
   c->add_option("--rows", o->rows, "noisy images per forward pass")->capture_default_str();
   c->add_option("--out", o->out, "detector file to write (JSON)")->required();
   add_device_option(c, o->device);
-  c->callback([o] { run_calibrate_impl(*o); });
+  c->callback([o] { run_detect_calibrate(*o); });
 }
 
 void add_eval(CLI::App* detect) {

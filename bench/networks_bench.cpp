@@ -91,19 +91,22 @@ void resnet20_train_step(benchmark::State& state, int64_t batch, Device device) 
 // The attack's inner loop at relu2_1 (reference.md, "Feature augmentation attack"):
 // B = enc(x), mu/sigma its channel mean/std; B' = exp(tau_s) (B - mu) + exp(tau_m) mu;
 // x' = dec(B'); loss = sum_c mean_hw (enc(x') - B')^2 + 32000 cw(cls(x')); Adam on tau.
-void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
-  const std::shared_ptr<Module> encoder = frozen_model("vgg19_normalised_relu2_1", device);
-  const std::shared_ptr<Module> decoder = frozen_model("wct_decoder_relu2_1", device);
-  const std::shared_ptr<Module> classifier = frozen_model("cifar_resnet20", device);
-  const Tensor x = uniform({batch, 3, 32, 32}, 3, device), labels = labels_for(batch, device);
-  const Shape tau_shape{batch, 128, 1, 1};
-  const Tensor tau_s = Tensor::zeros(tau_shape, DType::f32, device);
-  const Tensor tau_m = Tensor::zeros(tau_shape, DType::f32, device);
-  set_requires_grad(tau_s, true);
-  set_requires_grad(tau_m, true);
-  Adam optimizer({tau_s, tau_m}, {.lr = 0.01, .beta1 = 0.5});
-  for (auto _ : state) {
-    optimizer.zero_grad();
+struct FaIterationSetup {
+  FaIterationSetup(int64_t batch, Device device)
+      : batch(batch),
+        encoder(frozen_model("vgg19_normalised_relu2_1", device)),
+        decoder(frozen_model("wct_decoder_relu2_1", device)),
+        classifier(frozen_model("cifar_resnet20", device)),
+        x(uniform({batch, 3, 32, 32}, 3, device)),
+        labels(labels_for(batch, device)),
+        tau_s(Tensor::zeros({batch, 128, 1, 1}, DType::f32, device)),
+        tau_m(Tensor::zeros({batch, 128, 1, 1}, DType::f32, device)) {
+    set_requires_grad(tau_s, true);
+    set_requires_grad(tau_m, true);
+  }
+
+  // Forward and backward: the gradients of tau_s and tau_m.
+  void forward_backward() const {
     const Tensor b = encoder->forward(x);  // (N, 128, 16, 16)
     const Tensor mu = reshape(channel_mean(b), {batch, 128, 1, 1});
     const Tensor perturbed = add(mul(exp(tau_s), sub(b, mu)), mul(exp(tau_m), mu));
@@ -111,6 +114,19 @@ void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
     const Tensor content = sum(mean(pow(sub(encoder->forward(decoded), perturbed), 2.0), {2, 3}));
     const Tensor hinge = sum(cw_margin(classifier->forward(decoded), labels, {}));
     backward(add(content, mul_scalar(hinge, 32000.0)));
+  }
+
+  int64_t batch;
+  std::shared_ptr<Module> encoder, decoder, classifier;
+  Tensor x, labels, tau_s, tau_m;
+};
+
+void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
+  const FaIterationSetup fa(batch, device);
+  Adam optimizer({fa.tau_s, fa.tau_m}, {.lr = 0.01, .beta1 = 0.5});
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    fa.forward_backward();
     optimizer.step();
     finish_iteration(device);
   }
@@ -118,33 +134,16 @@ void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
 
 // fa_iteration with its forward and backward recorded once and replayed (tensor/device_graph.h).
 void fa_iteration_graph(benchmark::State& state, int64_t batch, Device device) {
-  const std::shared_ptr<Module> encoder = frozen_model("vgg19_normalised_relu2_1", device);
-  const std::shared_ptr<Module> decoder = frozen_model("wct_decoder_relu2_1", device);
-  const std::shared_ptr<Module> classifier = frozen_model("cifar_resnet20", device);
-  const Tensor x = uniform({batch, 3, 32, 32}, 3, device), labels = labels_for(batch, device);
-  const Shape tau_shape{batch, 128, 1, 1};
-  const Tensor tau_s = Tensor::zeros(tau_shape, DType::f32, device);
-  const Tensor tau_m = Tensor::zeros(tau_shape, DType::f32, device);
-  set_requires_grad(tau_s, true);
-  set_requires_grad(tau_m, true);
-  Adam optimizer({tau_s, tau_m}, {.lr = 0.01, .beta1 = 0.5});
-  const auto forward_backward = [&] {  // all of fa_iteration's work but the Adam step
-    const Tensor b = encoder->forward(x);
-    const Tensor mu = reshape(channel_mean(b), {batch, 128, 1, 1});
-    const Tensor perturbed = add(mul(exp(tau_s), sub(b, mu)), mul(exp(tau_m), mu));
-    const Tensor decoded = clamp(decoder->forward(perturbed), 0.0, 1.0);
-    const Tensor content = sum(mean(pow(sub(encoder->forward(decoded), perturbed), 2.0), {2, 3}));
-    const Tensor hinge = sum(cw_margin(classifier->forward(decoded), labels, {}));
-    backward(add(content, mul_scalar(hinge, 32000.0)));
-  };
-  forward_backward();  // eager once: cuDNN's algorithm search happens outside the recording
+  const FaIterationSetup fa(batch, device);
+  Adam optimizer({fa.tau_s, fa.tau_m}, {.lr = 0.01, .beta1 = 0.5});
+  fa.forward_backward();  // eager once: cuDNN's algorithm search happens outside the recording
   optimizer.zero_grad();
-  const DeviceGraph graph(device, forward_backward);
-  const Tensor grad_s = grad(tau_s), grad_m = grad(tau_m);
+  const DeviceGraph graph(device, [&] { fa.forward_backward(); });
+  const Tensor grad_s = grad(fa.tau_s), grad_m = grad(fa.tau_m);
   for (auto _ : state) {
     graph.replay();
-    set_grad(tau_s, grad_s);
-    set_grad(tau_m, grad_m);
+    set_grad(fa.tau_s, grad_s);
+    set_grad(fa.tau_m, grad_m);
     optimizer.step();
     finish_iteration(device);
   }

@@ -1,8 +1,6 @@
 // json_file.cpp: atomic JSON writing and the run metadata recorded with results.
 #include "cli/json_file.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tensor/atomic_write.h"
 #include "tensor/check.h"
 
 #if defined(_OPENMP)
@@ -23,31 +22,13 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
 }
 
 void write_text_file(const std::string& path, const std::string& text) {
-  const std::filesystem::path target(path);
-  const std::filesystem::path folder =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  FSA_CHECK(std::filesystem::is_directory(folder), "[json] cannot write '", path, "': folder '",
-            folder.string(), "' does not exist");
-  std::string temporary_name = ".";  // built step by step: GCC 12 warns on "." + string
-  temporary_name += target.filename().string();
-  temporary_name += ".tmp" + std::to_string(getpid());
-  const std::string temporary = (folder / temporary_name).string();
-  {
+  write_atomically(path, "json", [&](const std::string& temporary) {
     std::ofstream out(temporary, std::ios::trunc);
     FSA_CHECK(out.is_open(), "[json] cannot create '", temporary, "': ", std::strerror(errno));
     out << text;
     out.flush();
-    if (!out.good()) {
-      std::remove(temporary.c_str());
-      fail("[json] write error on '", temporary, "'");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, target, error);
-  if (error) {
-    std::remove(temporary.c_str());
-    fail("[json] cannot rename '", temporary, "' to '", path, "': ", error.message());
-  }
+    FSA_CHECK(out.good(), "[json] write error on '", temporary, "'");
+  });
 }
 
 int thread_count() {

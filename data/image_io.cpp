@@ -5,14 +5,14 @@
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+
+#include "tensor/atomic_write.h"
 
 namespace fsa {
 namespace {
@@ -111,14 +111,6 @@ std::vector<unsigned char> read_file_bytes(const std::string& path) {
                                     std::istreambuf_iterator<char>());
 }
 
-std::filesystem::path temporary_path_beside(const std::filesystem::path& target) {
-  static std::atomic<uint64_t> counter{0};
-  const std::filesystem::path folder =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  return folder / concat_message(".", target.filename().string(), ".tmp-", getpid(), "-",
-                                 counter.fetch_add(1));
-}
-
 }  // namespace
 
 RgbImage decode_image(const std::string& path) {
@@ -212,22 +204,13 @@ Tensor load_image_resized(const std::string& path, int64_t resize, int64_t crop)
 
 void write_png(const std::string& path, const Tensor& image) {
   const RgbImage pixels = tensor_to_image(image);
-  const std::filesystem::path temporary = temporary_path_beside(path);
-  const int written =
-      stbi_write_png(temporary.c_str(), static_cast<int>(pixels.width),
-                     static_cast<int>(pixels.height), static_cast<int>(kChannels),
-                     pixels.pixels.data(), static_cast<int>(pixels.width * kChannels));
-  std::error_code error;
-  if (written == 0) {
-    std::filesystem::remove(temporary, error);
-    fail("[write_png] cannot write '", path, "' (through '", temporary.string(), "')");
-  }
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    fail("[write_png] cannot rename '", temporary.string(), "' to '", path, "': ", error.message());
-  }
+  write_atomically(path, "write_png", [&](const std::string& temporary) {
+    const int written =
+        stbi_write_png(temporary.c_str(), static_cast<int>(pixels.width),
+                       static_cast<int>(pixels.height), static_cast<int>(kChannels),
+                       pixels.pixels.data(), static_cast<int>(pixels.width * kChannels));
+    FSA_CHECK(written != 0, "[write_png] cannot write '", path, "' (through '", temporary, "')");
+  });
 }
 
 }  // namespace fsa

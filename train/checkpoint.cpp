@@ -1,11 +1,9 @@
 // checkpoint.cpp: writing, reading and restoring training checkpoints through Hdf5File.
 #include "train/checkpoint.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 
+#include "tensor/atomic_write.h"
 #include "weights/hdf5_file.h"
 #include "weights/weight_file.h"
 
@@ -16,15 +14,6 @@ namespace {
 constexpr const char* kModelGroup = "/model";
 constexpr const char* kOptimizerGroup = "/optimizer";
 constexpr const char* kCounterPrefix = "counter:";
-
-// A name in the target's folder that no other writer (thread or process) uses.
-std::filesystem::path temporary_path_beside(const std::filesystem::path& target) {
-  static std::atomic<uint64_t> counter{0};
-  const std::filesystem::path folder =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  return folder / concat_message(".", target.filename().string(), ".tmp-", getpid(), "-",
-                                 counter.fetch_add(1));
-}
 
 void write_contents(Hdf5File& file, const std::string& kind, int64_t step,
                     const std::string& configuration, const Module& model,
@@ -74,20 +63,11 @@ void save_training_checkpoint(const std::string& path, const std::string& kind, 
                               const std::string& configuration, const Module& model,
                               const Optimizer& optimizer) {
   FSA_CHECK(step >= 0, "[checkpoint] step must be >= 0, got ", step);
-  const std::filesystem::path temporary = temporary_path_beside(path);
-  try {
-    Hdf5File file = Hdf5File::create(temporary.string());
+  write_atomically(path, "checkpoint", [&](const std::string& temporary) {
+    Hdf5File file = Hdf5File::create(temporary);
     write_contents(file, kind, step, configuration, model, optimizer);
     file.close();
-    std::error_code error;
-    std::filesystem::rename(temporary, path, error);
-    FSA_CHECK(!error, "[checkpoint] cannot rename '", temporary.string(), "' to '", path,
-              "': ", error.message());
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw;
-  }
+  });
 }
 
 TrainingCheckpoint read_training_checkpoint(const std::string& path) {

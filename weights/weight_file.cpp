@@ -2,12 +2,10 @@
 // (layout in docs/weights-format.md). All HDF5 access goes through Hdf5File.
 #include "weights/weight_file.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <sstream>
 
+#include "tensor/atomic_write.h"
 #include "weights/hdf5_file.h"
 
 namespace fsa {
@@ -71,15 +69,6 @@ void write_attributes(Hdf5File& file, const WeightAttributes& attributes) {
   if (!attributes.stddev.empty()) file.write_float_attribute("std", attributes.stddev);
 }
 
-// A name in the target's folder that no other writer (thread or process) uses.
-std::filesystem::path temporary_path_beside(const std::filesystem::path& target) {
-  static std::atomic<uint64_t> counter{0};
-  const std::filesystem::path folder =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  return folder / concat_message(".", target.filename().string(), ".tmp-", getpid(), "-",
-                                 counter.fetch_add(1));
-}
-
 }  // namespace
 
 WeightFile read_weight_file(const std::string& path) {
@@ -99,21 +88,12 @@ WeightFile read_weight_file(const std::string& path) {
 void write_weight_file(const std::string& path, const std::map<std::string, Tensor>& tensors,
                        const WeightAttributes& attributes) {
   for (const auto& [name, tensor] : tensors) check_tensor_name(name, path);
-  const std::filesystem::path temporary = temporary_path_beside(path);
-  try {
-    Hdf5File file = Hdf5File::create(temporary.string());
+  write_atomically(path, "write_weight_file", [&](const std::string& temporary) {
+    Hdf5File file = Hdf5File::create(temporary);
     write_attributes(file, attributes);
     for (const auto& [name, tensor] : tensors) file.write_tensor(tensor_dataset_path(name), tensor);
     file.close();
-    std::error_code error;
-    std::filesystem::rename(temporary, path, error);
-    FSA_CHECK(!error, "[write_weight_file] cannot rename '", temporary.string(), "' to '", path,
-              "': ", error.message());
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw;
-  }
+  });
 }
 
 std::map<std::string, Tensor> load_strict(const std::map<std::string, Shape>& expected,

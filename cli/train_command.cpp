@@ -198,8 +198,8 @@ FeatureAttackParts make_feature_attack(const TrainOptions& o, Module& classifier
     options.attack.seed = o.seed;
     std::fprintf(stderr, "[train] fi style prototypes: %lld per class from %s\n",
                  static_cast<long long>(o.fi_prototypes), o.data_dir.c_str());
-    StylePrototypes prototypes =
-        training_style_prototypes(*parts.encoder.module, o.data_dir, o.fi_prototypes, o.seed, device);
+    StylePrototypes prototypes = training_style_prototypes(*parts.encoder.module, o.data_dir,
+                                                           o.fi_prototypes, o.seed, device);
     parts.attack = std::make_unique<FeatureInterpolationAttack>(
         *parts.encoder.module, *parts.decoder.module, classifier, options, std::move(prototypes));
     return parts;
@@ -302,10 +302,11 @@ void add_train_command(CLI::App& app) {
   TrainOptions& o = *options;
   auto* command = app.add_subcommand(
       "train",
-      "Train a CIFAR-10 classifier: standard, or adversarially on PGD (Madry), TRADES or "
-      "feature augmentation (fa) or feature interpolation (fi) examples; random crops (zero padding) and flips, SGD with "
-      "momentum and weight decay, cosine or step schedule. Writes OUT/classifier.h5 (for fsa "
-      "eval / attack), OUT/checkpoint.h5 and OUT/loss.jsonl; --resume continues exactly.");
+      "Train a CIFAR-10 classifier: standard, or adversarially on PGD (Madry), TRADES, feature "
+      "augmentation (fa) or feature interpolation (fi) examples; random crops (zero padding) "
+      "and flips, SGD with momentum and weight decay, cosine or step schedule. Writes "
+      "OUT/classifier.h5 (for fsa eval / attack), OUT/checkpoint.h5 and OUT/loss.jsonl; "
+      "--resume continues exactly.");
   command->add_option("--arch", o.architecture, "classifier architecture (models/registry.h)")
       ->capture_default_str();
   command
@@ -350,8 +351,8 @@ void add_train_command(CLI::App& app) {
   command
       ->add_option("--adversary", o.adversary,
                    "none (standard training), pgd (Madry), trades, fa (feature augmentation "
-                   "examples; needs --encoder, --decoder) or fi (feature interpolation examples; needs "
-                   "--encoder, --decoder)")
+                   "examples) or fi (feature interpolation examples); fa and fi need "
+                   "--encoder and --decoder")
       ->check(CLI::IsMember({"none", "pgd", "trades", "fa", "fi"}))
       ->capture_default_str();
   command->add_option("--epsilon", o.epsilon, "pgd/trades: L-inf radius on [0,1]")

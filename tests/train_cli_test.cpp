@@ -199,7 +199,8 @@ TEST(TrainCli, FeatureInterpolationExamplesResumeExactly) {
 TEST(TrainCli, ClearErrors) {
   TrainCliFixture f;
   expect_error(f.train("x", "--steps 1 --adversary fi"), "needs --encoder and --decoder");
-  expect_error(f.train("x", "--steps 1 --adversary fi --fi-prototypes 0"),
+  expect_error(f.train("x", concat_message("--steps 1 --adversary fi --fi-prototypes 0 --encoder '",
+                                           f.encoder, "' --decoder '", f.encoder, "'")),
                "--fi-prototypes must be >= 1");
   expect_error(f.train("x", ""), "--epochs or as --steps");
   expect_error(f.train("x", "--steps 1 --adversary fa"), "needs --encoder and --decoder");

@@ -1,6 +1,7 @@
 // train_command.cpp: `fsa train --out DIR [--arch cifar_resnet20] [--init C.h5]
 // [--adversary none|pgd|trades|fa|fi] [--epochs E | --steps N] ... [--resume]`: trains a
-// CIFAR-10 classifier, standard or adversarially (train/classifier_training.h), with random
+// CIFAR-10 classifier, standard or adversarially (train/classifier_training.h; fa and fi
+// examples come from attack/feature_attack.h and attack/feature_interpolation.h), with random
 // crops (4-pixel zero padding) and flips, SGD with momentum and weight decay, a step or cosine
 // schedule, checkpoints and exact resume (cli/training_run.h). Writes DIR/classifier.h5 in
 // the weight format `fsa eval` and `fsa attack` load.
@@ -9,11 +10,13 @@
 #include <filesystem>
 
 #include "attack/feature_attack.h"
+#include "attack/feature_interpolation.h"
 #include "autograd/optim/sgd.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
+#include "cli/style_prototypes.h"
 #include "cli/training_run.h"
 #include "data/assets.h"
 #include "train/classifier_training.h"
@@ -52,6 +55,8 @@ struct TrainOptions {
   std::string decoder;
   std::string fa_preset = "paper";
   int64_t fa_iterations = 10;
+  int64_t fi_prototypes = 50;
+  int64_t fi_iterations = 10;
   uint64_t seed = 0;
   std::string device = "cpu";
   TrainingRun run;
@@ -76,12 +81,13 @@ void check_options(TrainOptions& o) {
   FSA_CHECK(o.pad >= 0, where, " --pad must be >= 0, got ", o.pad);
   FSA_CHECK(o.mean.size() == 3 && o.std.size() == 3, where, " --mean and --std take 3 values each");
   const Adversary adversary = parse_adversary(o.adversary);
-  FSA_CHECK(adversary != Adversary::fi, where,
-            " --adversary fi (training on feature interpolation examples) is not implemented "
-            "yet: the FI attack is not in the engine; use none, pgd, trades or fa");
-  FSA_CHECK(adversary != Adversary::fa || (!o.encoder.empty() && !o.decoder.empty()), where,
-            " --adversary fa needs --encoder and --decoder (the feature attack's models)");
+  const bool uses_feature_attack = adversary == Adversary::fa || adversary == Adversary::fi;
+  FSA_CHECK(!uses_feature_attack || (!o.encoder.empty() && !o.decoder.empty()), where,
+            " --adversary ", o.adversary,
+            " needs --encoder and --decoder (the feature attack's models)");
   FSA_CHECK(o.fa_iterations >= 1, where, " --fa-iterations must be >= 1, got ", o.fa_iterations);
+  FSA_CHECK(o.fi_iterations >= 1, where, " --fi-iterations must be >= 1, got ", o.fi_iterations);
+  FSA_CHECK(o.fi_prototypes >= 1, where, " --fi-prototypes must be >= 1, got ", o.fi_prototypes);
   if (o.data_dir.empty()) o.data_dir = asset_path("data/cifar10").string();
   o.run.command = "train";
   o.run.kind = "classifier";
@@ -158,11 +164,21 @@ nlohmann::json configuration_json(const TrainOptions& o, const std::string& init
     c["fa_preset"] = o.fa_preset;
     c["fa_iterations"] = o.fa_iterations;
   }
+  if (o.adversary == "fi") {
+    c["encoder"] = absolute(o.encoder);
+    c["decoder"] = absolute(o.decoder);
+    c["fi_preset"] = "paper";
+    c["fi_iterations"] = o.fi_iterations;
+    c["fi_prototypes"] = o.fi_prototypes;
+  }
   return c;
 }
 
-// The feature attack for --adversary fa: the preset with --fa-iterations, and Adam reset per
-// batch (the official carry-over would make steps depend on state no checkpoint holds).
+// The feature attack for --adversary fa: the preset with --fa-iterations; for --adversary fi:
+// FI's paper preset with --fi-iterations on --fi-prototypes prototypes per class, chosen once
+// from the training split (all of it, not --limit) with --seed, as `fsa attack fi` chooses
+// them. Adam is reset per batch (the official carry-over would make steps depend on state no
+// checkpoint holds), so a resumed run repeats an uninterrupted one.
 struct FeatureAttackParts {
   LoadedModel encoder, decoder;
   std::unique_ptr<FeatureAttack> attack;
@@ -174,6 +190,20 @@ FeatureAttackParts make_feature_attack(const TrainOptions& o, Module& classifier
   parts.decoder = load_model(o.decoder, ModelKind::decoder, "fsa train");
   parts.encoder.module->to(device);
   parts.decoder.module->to(device);
+  if (o.adversary == "fi") {
+    FiOptions options = fi_preset("paper");
+    options.prototypes_per_class = o.fi_prototypes;
+    options.attack.iterations = o.fi_iterations;
+    options.attack.reset_optimizer_per_batch = true;
+    options.attack.seed = o.seed;
+    std::fprintf(stderr, "[train] fi style prototypes: %lld per class from %s\n",
+                 static_cast<long long>(o.fi_prototypes), o.data_dir.c_str());
+    StylePrototypes prototypes = training_style_prototypes(*parts.encoder.module, o.data_dir,
+                                                           o.fi_prototypes, o.seed, device);
+    parts.attack = std::make_unique<FeatureInterpolationAttack>(
+        *parts.encoder.module, *parts.decoder.module, classifier, options, std::move(prototypes));
+    return parts;
+  }
   FaOptions options = fa_preset(o.fa_preset);
   options.iterations = o.fa_iterations;
   options.reset_optimizer_per_batch = true;
@@ -204,7 +234,7 @@ void run_train(TrainOptions o) {
       {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay, .nesterov = o.nesterov});
   const std::unique_ptr<LrSchedule> schedule = make_schedule(o);
   FeatureAttackParts fa;
-  if (o.adversary == "fa") fa = make_feature_attack(o, *classifier, device);
+  if (o.adversary == "fa" || o.adversary == "fi") fa = make_feature_attack(o, *classifier, device);
   ClassifierTrainingOptions training{
       .adversary = parse_adversary(o.adversary),
       .pgd = {.epsilon = o.epsilon, .step_size = o.step_size, .steps = o.attack_steps},
@@ -272,10 +302,11 @@ void add_train_command(CLI::App& app) {
   TrainOptions& o = *options;
   auto* command = app.add_subcommand(
       "train",
-      "Train a CIFAR-10 classifier: standard, or adversarially on PGD (Madry), TRADES or "
-      "feature-augmentation (fa) examples; random crops (zero padding) and flips, SGD with "
-      "momentum and weight decay, cosine or step schedule. Writes OUT/classifier.h5 (for fsa "
-      "eval / attack), OUT/checkpoint.h5 and OUT/loss.jsonl; --resume continues exactly.");
+      "Train a CIFAR-10 classifier: standard, or adversarially on PGD (Madry), TRADES, feature "
+      "augmentation (fa) or feature interpolation (fi) examples; random crops (zero padding) "
+      "and flips, SGD with momentum and weight decay, cosine or step schedule. Writes "
+      "OUT/classifier.h5 (for fsa eval / attack), OUT/checkpoint.h5 and OUT/loss.jsonl; "
+      "--resume continues exactly.");
   command->add_option("--arch", o.architecture, "classifier architecture (models/registry.h)")
       ->capture_default_str();
   command
@@ -320,7 +351,8 @@ void add_train_command(CLI::App& app) {
   command
       ->add_option("--adversary", o.adversary,
                    "none (standard training), pgd (Madry), trades, fa (feature augmentation "
-                   "examples; needs --encoder, --decoder) or fi (not implemented yet)")
+                   "examples) or fi (feature interpolation examples); fa and fi need "
+                   "--encoder and --decoder")
       ->check(CLI::IsMember({"none", "pgd", "trades", "fa", "fi"}))
       ->capture_default_str();
   command->add_option("--epsilon", o.epsilon, "pgd/trades: L-inf radius on [0,1]")
@@ -337,6 +369,13 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"paper", "official"}))
       ->capture_default_str();
   command->add_option("--fa-iterations", o.fa_iterations, "fa: attack iterations per batch")
+      ->capture_default_str();
+  command
+      ->add_option("--fi-prototypes", o.fi_prototypes,
+                   "fi: style prototypes per class, chosen once from the training split in "
+                   "--data-dir with --seed (FI's paper preset otherwise)")
+      ->capture_default_str();
+  command->add_option("--fi-iterations", o.fi_iterations, "fi: attack iterations per batch")
       ->capture_default_str();
   command->add_option("--seed", o.seed, "seed of the data order, crops, flips and attack noise")
       ->capture_default_str();

@@ -30,15 +30,15 @@ std::string random_weights(const TempDir& dir, const std::string& architecture) 
   return path;
 }
 
-// data_batch_1..5.bin and test_batch.bin with `per_file` records each, labels n % 3.
-std::string cifar_folder(const TempDir& dir, int per_file) {
-  const std::string folder = dir.file("cifar");
+// data_batch_1..5.bin and test_batch.bin with `per_file` records each, labels n % classes.
+std::string cifar_folder(const TempDir& dir, int per_file, int classes = 3) {
+  const std::string folder = dir.file(concat_message("cifar", classes));
   std::filesystem::create_directories(folder);
   for (const std::string name : {"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
                                  "data_batch_5", "test_batch"}) {
     std::ofstream out(folder + "/" + name + ".bin", std::ios::binary);
     for (int n = 0; n < per_file; ++n) {
-      out.put(static_cast<char>(n % 3));
+      out.put(static_cast<char>(n % classes));
       for (int i = 0; i < kCifarPixelBytes; ++i) {
         out.put(static_cast<char>((17 * n + 5 * i + name.size() * 31) % 256));
       }
@@ -167,9 +167,41 @@ TEST(TrainCli, FeatureAugmentationExamples) {
   EXPECT_EQ(read_log(f.dir.file("fa/loss.jsonl")).size(), 1u);
 }
 
+// FI examples: one prototype per class (every class needs them, so the data has ten), a
+// run stopped after step 1 and resumed gives the log and weights of an uninterrupted run.
+TEST(TrainCli, FeatureInterpolationExamplesResumeExactly) {
+  TrainCliFixture f;
+  f.data = cifar_folder(f.dir, kCifarClasses, kCifarClasses);  // 5 images of each class
+  const std::string decoder = random_weights(f.dir, "wct_decoder_relu2_1");
+  const std::string options =
+      concat_message("--lr-schedule constant --lr 0.05 --adversary fi --fi-iterations 2 ",
+                     "--encoder '", f.encoder, "' --decoder '", decoder, "' --fi-prototypes ");
+  const std::string common = options + "1";
+  const CommandResult whole = f.train("whole", "--steps 2 " + common);
+  ASSERT_EQ(whole.exit_status, 0) << whole.output;
+  EXPECT_NE(whole.output.find("fi style prototypes: 1 per class"), std::string::npos)
+      << whole.output;
+  ASSERT_EQ(f.train("parts", "--steps 1 " + common).exit_status, 0);
+  const CommandResult rest = f.train("parts", "--steps 2 --resume " + common);
+  ASSERT_EQ(rest.exit_status, 0) << rest.output;
+  EXPECT_NE(rest.output.find("from step 1"), std::string::npos) << rest.output;
+  const std::vector<json> log = read_log(f.dir.file("whole/loss.jsonl"));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_GT(log[0]["robust_loss"].get<double>(), 0.0);
+  expect_same_log(f.dir.file("whole/loss.jsonl"), f.dir.file("parts/loss.jsonl"));
+  expect_same_weights(f.dir.file("whole/classifier.h5"), f.dir.file("parts/classifier.h5"));
+  // The prototypes are part of what a step computes: another count is another run.
+  expect_error(f.train("parts", "--steps 3 --resume " + options + "2"), "the options differ");
+  expect_error(f.train("six", "--steps 1 " + options + "6"),
+               "has 5 images, fewer than the 6 prototypes asked for");
+}
+
 TEST(TrainCli, ClearErrors) {
   TrainCliFixture f;
-  expect_error(f.train("x", "--steps 1 --adversary fi"), "not implemented yet");
+  expect_error(f.train("x", "--steps 1 --adversary fi"), "needs --encoder and --decoder");
+  expect_error(f.train("x", concat_message("--steps 1 --adversary fi --fi-prototypes 0 --encoder '",
+                                           f.encoder, "' --decoder '", f.encoder, "'")),
+               "--fi-prototypes must be >= 1");
   expect_error(f.train("x", ""), "--epochs or as --steps");
   expect_error(f.train("x", "--steps 1 --adversary fa"), "needs --encoder and --decoder");
   expect_error(run_fsa(concat_message("train --steps 1 --data-dir '", f.data, "' --limit 12 ",

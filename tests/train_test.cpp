@@ -376,13 +376,13 @@ TEST_F(ClassifierTraining, TradesExamplesStayInTheBall) {
   EXPECT_NEAR(v.loss, v.natural_loss + 6.0 * v.robust_loss, 1e-5);
 }
 
-TEST(ClassifierTrainingErrors, FeatureInterpolationIsNotYet) {
+TEST(ClassifierTrainingErrors, FeatureAttacksNeedTheirAttack) {
   const auto model = make_model("cifar_resnet20");
   Sgd sgd(model->parameters(), {});
   const ConstantLr schedule(0.1);
   ClassifierTrainingOptions options;
   options.adversary = Adversary::fi;
-  expect_error_containing("--adversary fi (training on feature interpolation examples) is not",
+  expect_error_containing("--adversary fi needs the feature attack",
                           [&] { ClassifierTrainer(*model, sgd, schedule, options); });
   options.adversary = Adversary::fa;
   expect_error_containing("--adversary fa needs the feature attack",

@@ -1,4 +1,4 @@
-// classifier_training.cpp: standard, Madry, TRADES and FA-example training steps.
+// classifier_training.cpp: standard, Madry, TRADES and FA/FI-example training steps.
 #include "train/classifier_training.h"
 
 #include "attack/rows.h"
@@ -59,11 +59,11 @@ ClassifierTrainer::ClassifierTrainer(Module& classifier, Optimizer& optimizer,
       schedule_(schedule),
       options_(options),
       feature_attack_(feature_attack) {
-  FSA_CHECK(options.adversary != Adversary::fi,
-            "[train] --adversary fi (training on feature interpolation examples) is not "
-            "implemented yet: the FI attack is not in the engine; use none, pgd, trades or fa");
-  FSA_CHECK(options.adversary != Adversary::fa || feature_attack != nullptr,
-            "[train] --adversary fa needs the feature attack (an encoder and a decoder)");
+  const bool uses_feature_attack =
+      options.adversary == Adversary::fa || options.adversary == Adversary::fi;
+  FSA_CHECK(!uses_feature_attack || feature_attack != nullptr, "[train] --adversary ",
+            to_string(options.adversary),
+            " needs the feature attack (an encoder and a decoder; fi: style prototypes)");
   FSA_CHECK(options.trades_beta >= 0.0, "[train] the TRADES beta must be >= 0, got ",
             options.trades_beta);
   const bool uses_pgd =
@@ -116,12 +116,12 @@ Tensor ClassifierTrainer::adversarial_examples(int64_t step, const Tensor& image
     }
     case Adversary::trades:
       return trades_examples(step, images);
-    case Adversary::fa: {
+    case Adversary::fa:
+    case Adversary::fi: {
       const Tensor adversarial = feature_attack_->run(images, labels, first_sample).adversarial;
       return adversarial.to(images.device());
     }
     case Adversary::none:
-    case Adversary::fi:
       break;
   }
   return images;

@@ -8,9 +8,10 @@
 //            and [0,1] (inner loop in eval mode, as the reference code);
 //   fa     — mean_b CE(f(x'), y), x' = the feature augmentation attack's output
 //            (attack/feature_attack.h) against the current classifier;
-//   fi     — feature interpolation examples: the hook is here, the attack is not yet (error).
-// Every random draw (PGD starts, TRADES noise, FA targets) is a function of (seed, step), so
-// a resumed run repeats an uninterrupted one exactly.
+//   fi     — mean_b CE(f(x'), y), x' = the feature interpolation attack's output
+//            (attack/feature_interpolation.h, a FeatureAttack on fixed style prototypes).
+// Every random draw (PGD starts, TRADES noise, FA/FI targets) is a function of (seed, step),
+// so a resumed run repeats an uninterrupted one exactly.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,7 @@ struct ClassifierTrainingOptions {
 struct ClassifierStepValues {
   double loss = 0.0;          // the minimised objective
   double natural_loss = 0.0;  // mean CE on the clean batch (none, trades)
-  double robust_loss = 0.0;   // mean CE on x' (pgd, fa) or mean KL (trades)
+  double robust_loss = 0.0;   // mean CE on x' (pgd, fa, fi) or mean KL (trades)
   int64_t correct = 0;        // correct predictions on the examples trained on (train mode)
   int64_t examples = 0;
   double lr = 0.0;
@@ -49,7 +50,8 @@ struct ClassifierStepValues {
 class ClassifierTrainer {
  public:
   // The classifier, optimizer and schedule must outlive the trainer; `feature_attack` (built
-  // on the same classifier) is needed for Adversary::fa only. fi is refused here.
+  // on the same classifier) is needed for Adversary::fa (a FeatureAttack) and Adversary::fi
+  // (a FeatureInterpolationAttack) only.
   ClassifierTrainer(Module& classifier, Optimizer& optimizer, const LrSchedule& schedule,
                     const ClassifierTrainingOptions& options,
                     FeatureAttack* feature_attack = nullptr);

@@ -274,18 +274,7 @@ void add_train_decoder_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--seed", o.seed, "seed of the data order and of a scratch initialisation")
       ->capture_default_str();
-  command
-      ->add_option("--checkpoint-every", o.run.checkpoint_every,
-                   "write OUT/checkpoint.h5 and OUT/decoder.h5 every N steps (and at the end)")
-      ->default_val(1000)
-      ->capture_default_str();
-  command->add_option("--log-every", o.run.log_every, "append to OUT/loss.jsonl every N steps")
-      ->default_val(10)
-      ->capture_default_str();
-  command->add_option("--out,-o", o.run.out_dir, "output folder")->required();
-  command->add_flag("--resume", o.run.resume,
-                    "continue the run in OUT from its checkpoint (same options; --steps, "
-                    "--checkpoint-every, --log-every and --device may change)");
+  add_run_options(command, o.run, "decoder.h5");
   add_device_option(command, o.device);
   command->callback([options] { run_train_decoder(*options); });
 }

@@ -138,6 +138,22 @@ void check_training_run(const TrainingRun& run) {
   FSA_CHECK(!run.out_dir.empty(), "[", run.command, "] --out DIR is required");
 }
 
+void add_run_options(CLI::App* command, TrainingRun& run, const std::string& weights_file) {
+  command
+      ->add_option("--checkpoint-every", run.checkpoint_every,
+                   "write OUT/checkpoint.h5 and OUT/" + weights_file +
+                       " every N steps (and at the end)")
+      ->default_val(1000)
+      ->capture_default_str();
+  command->add_option("--log-every", run.log_every, "append to OUT/loss.jsonl every N steps")
+      ->default_val(10)
+      ->capture_default_str();
+  command->add_option("--out,-o", run.out_dir, "output folder")->required();
+  command->add_flag("--resume", run.resume,
+                    "continue the run in OUT exactly from its checkpoint (the same options; "
+                    "docs/TRAINING.md lists those that may change)");
+}
+
 TrainingOutcome run_training(const TrainingRun& run, const TrainingHooks& hooks,
                              const std::string& weights_name) {
   check_training_run(run);

@@ -10,6 +10,7 @@
 // after a kill and a resume it reads as if the run had never stopped.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,10 @@ struct TrainingRun {
   bool resume = false;
   nlohmann::json configuration;  // compared on resume; written into the checkpoint
 };
+
+// Adds --checkpoint-every, --log-every, --out and --resume for `run` to a training command
+// whose weights are OUT/<weights_file>.
+void add_run_options(CLI::App* command, TrainingRun& run, const std::string& weights_file);
 
 struct TrainingHooks {
   Module* model = nullptr;         // trained module (checkpointed)

@@ -23,6 +23,7 @@
 #include "cli/device_option.h"
 #include "cli/evaluation.h"
 #include "cli/json_file.h"
+#include "cli/number_text.h"
 #include "cli/style_prototypes.h"
 #include "data/assets.h"
 #include "data/cifar10.h"
@@ -93,27 +94,6 @@ struct PgdCommandOptions {
   bool no_random_start = false;
   bool fgsm = false;
 };
-
-// "8/255", "0.0314" or "2e-3" -> double; anything else is an error naming the option.
-double parse_number(const std::string& text, const char* option) {
-  const auto parse = [&](const std::string& part) {
-    size_t used = 0;
-    double value = 0.0;
-    try {
-      value = std::stod(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    FSA_CHECK(used == part.size() && used > 0, "[attack] ", option, " '", text,
-              "' is not a number (e.g. 0.03 or 8/255)");
-    return value;
-  };
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos) return parse(text);
-  const double denominator = parse(text.substr(slash + 1));
-  FSA_CHECK(denominator != 0.0, "[attack] ", option, " '", text, "' divides by zero");
-  return parse(text.substr(0, slash)) / denominator;
-}
 
 // A weight file of the expected kind, loaded strictly (cli/evaluation.h), with its path
 // and architecture for metrics.json.
@@ -291,7 +271,7 @@ FaOptions resolve_fa_options(const FaCommandOptions& c) {
   o.seed = c.common.seed;
   if (c.iterations) o.iterations = *c.iterations;
   if (o.target_policy != TargetPolicy::none) o.epsilon = std::log(2.0);  // paper: targeted ln 2
-  if (c.eps) o.epsilon = parse_number(*c.eps, "--eps");
+  if (c.eps) o.epsilon = parse_fraction(*c.eps, "attack", "--eps");
   if (c.adv_weight) o.adv_weight = *c.adv_weight;
   FSA_CHECK(std::isfinite(o.epsilon) && o.epsilon > 0, "[attack] --eps (ln p) must be > 0, got ",
             o.epsilon);
@@ -465,8 +445,8 @@ PgdOptions resolve_pgd_options(const PgdCommandOptions& c) {
   PgdOptions o;
   o.norm = parse_pgd_norm(c.norm);
   o.loss = parse_pgd_loss(c.loss);
-  o.epsilon = parse_number(c.eps, "--eps");
-  o.step_size = parse_number(c.step, "--step");
+  o.epsilon = parse_fraction(c.eps, "attack", "--eps");
+  o.step_size = parse_fraction(c.step, "attack", "--step");
   o.steps = c.steps;
   o.restarts = c.restarts;
   o.kappa = c.kappa;

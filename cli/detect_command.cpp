@@ -15,6 +15,7 @@
 #include "cli/detect_support.h"
 #include "cli/device_option.h"
 #include "cli/json_file.h"
+#include "cli/number_text.h"
 #include "cli/o2_detector_file.h"
 #include "data/assets.h"
 
@@ -48,7 +49,7 @@ PgdOptions calibration_pgd(const DetectCalibrateOptions& o) {
   PgdOptions pgd;
   pgd.norm = PgdNorm::linf;
   pgd.loss = PgdLoss::cross_entropy;
-  pgd.epsilon = parse_fraction(o.pgd_eps, "--pgd-eps");
+  pgd.epsilon = parse_fraction(o.pgd_eps, "detect", "--pgd-eps");
   FSA_CHECK(pgd.epsilon > 0, "[detect] --pgd-eps must be > 0");
   pgd.step_size = o.pgd_step_fraction * pgd.epsilon;
   pgd.steps = o.pgd_steps;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "cli/number_text.h"
 
 namespace fsa::cli {
 
@@ -34,33 +35,13 @@ uint64_t o2_noise_key(bool training_record, int64_t record) {
   return (training_record ? 0ull : (1ull << 40)) + static_cast<uint64_t>(record);
 }
 
-double parse_fraction(const std::string& text, const char* option) {
-  const auto parse = [&](const std::string& part) {
-    size_t used = 0;
-    double value = 0.0;
-    try {
-      value = std::stod(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    FSA_CHECK(used == part.size() && used > 0 && std::isfinite(value), "[detect] ", option, " '",
-              text, "' is not a number (e.g. 0.03 or 8/255)");
-    return value;
-  };
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos) return parse(text);
-  const double denominator = parse(text.substr(slash + 1));
-  FSA_CHECK(denominator != 0.0, "[detect] ", option, " '", text, "' divides by zero");
-  return parse(text.substr(0, slash)) / denominator;
-}
-
 std::vector<double> parse_fraction_list(const std::string& text, const char* option) {
   std::vector<double> values;
   if (text.empty() || text == "none") return values;
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = std::min(text.find(',', start), text.size());
-    values.push_back(parse_fraction(text.substr(start, comma - start), option));
+    values.push_back(parse_fraction(text.substr(start, comma - start), "detect", option));
     start = comma + 1;
   }
   return values;

@@ -55,8 +55,7 @@ LabelledImages read_split_range(const CifarSplit& split, int64_t first, int64_t 
 // images made from it, which so share its draws) -> 2^40 + r.
 uint64_t o2_noise_key(bool training_record, int64_t record);
 
-// "8/255", "0.03" -> double; a list "0.01,0.05" -> doubles; errors name the option.
-double parse_fraction(const std::string& text, const char* option);
+// A list "0.01,0.05" or "8/255,2/255" -> doubles (cli/number_text.h); "none" or "" -> none.
 std::vector<double> parse_fraction_list(const std::string& text, const char* option);
 
 // Rows `keep` of images (N,...) on the host, in order.

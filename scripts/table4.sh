@@ -7,7 +7,7 @@
 #
 # Environment (defaults: the short CPU schedule of docs/RESULTS.md "Table 4 analogue"):
 #   FSA (build/fsa), WEIGHTS (build/weights: vgg19_normalised_relu2_1.h5, wct_decoder_relu2_1.h5),
-#   BASE (the PGD-trained model to fine-tune; default /work/runs/madry_resnet20_gpu.h5),
+#   BASE (the PGD-trained model to fine-tune; default runs/madry/classifier.h5, from the Madry fine-tune in docs/RESULTS.md),
 #   OUT_DIR (out/table4), DEVICE (cpu|cuda),
 #   STEPS (40) and BATCH (32): the fine-tuning schedule (STEPS x BATCH training examples seen),
 #   LR (0.01, cosine to 0), SEED (0),
@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FSA=${FSA:-build/fsa}
 WEIGHTS=${WEIGHTS:-build/weights}
-BASE=${BASE:-/work/runs/madry_resnet20_gpu.h5}
+BASE=${BASE:-runs/madry/classifier.h5}
 OUT_DIR=${OUT_DIR:-out/table4}
 DEVICE=${DEVICE:-cpu}
 STEPS=${STEPS:-40}

@@ -50,16 +50,6 @@ void expect_trajectory(const Trajectory& actual, const Trajectory& expected, dou
   }
 }
 
-template <typename F>
-void expect_error_containing(const std::string& needle, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 // --- SGD ------------------------------------------------------------------------------------
 
 TEST(Sgd, Plain) {

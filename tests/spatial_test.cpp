@@ -31,17 +31,6 @@ Tensor image(const std::vector<double>& values, int64_t h, int64_t w) {
   return Tensor::from_vector(values, {1, 1, h, w}, DType::f64);
 }
 
-// Runs f and expects an fsa::Error whose message contains `needle`.
-template <typename F>
-void expect_error_containing(const std::string& needle, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 // Gradient of sum(<seed, f(x)>) with respect to x, through the engine.
 template <typename F>
 Tensor input_gradient(const Tensor& x_values, const Tensor& seed, F&& f) {

@@ -44,9 +44,18 @@ Tensor random_away_from_zero(const Shape& shape, uint64_t seed, double gap, DTyp
   }
   if (mismatches == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << mismatches << " of " << a.size() << " elements differ (rtol " << rtol << ", atol " << atol
-         << "); worst [" << worst << "] actual " << a[static_cast<size_t>(worst)] << " expected "
-         << e[static_cast<size_t>(worst)] << report.str();
+         << mismatches << " of " << a.size() << " elements differ (rtol " << rtol << ", atol "
+         << atol << "); worst [" << worst << "] actual " << a[static_cast<size_t>(worst)]
+         << " expected " << e[static_cast<size_t>(worst)] << report.str();
+}
+
+void expect_error_containing(const std::string& needle, const std::function<void()>& run) {
+  try {
+    run();
+    ADD_FAILURE() << "expected an error containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace fsa::testing

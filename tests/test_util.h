@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "tensor/tensor.h"
@@ -23,5 +24,8 @@ Tensor random_away_from_zero(const Shape& shape, uint64_t seed, double gap = 0.1
 // otherwise reports the worst element and the first few mismatches.
 ::testing::AssertionResult tensors_near(const Tensor& actual, const Tensor& expected, double rtol,
                                         double atol);
+
+// Runs `run` and expects an fsa::Error whose message contains `needle`.
+void expect_error_containing(const std::string& needle, const std::function<void()>& run);
 
 }  // namespace fsa::testing

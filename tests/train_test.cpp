@@ -28,16 +28,6 @@
 namespace fsa::testing {
 namespace {
 
-template <typename F>
-void expect_error_containing(const std::string& needle, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 // Every tensor of two modules equal, bit for bit.
 void expect_same_tensors(const Module& a, const Module& b) {
   const auto ta = a.named_tensors(), tb = b.named_tensors();

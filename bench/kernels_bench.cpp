@@ -10,6 +10,7 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/conv_packed.h"
 
 namespace fsa {
 namespace {
@@ -68,6 +69,20 @@ void conv_forward_backward(benchmark::State& state, ConvShape s) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 3 * conv_flops(s)));
 }
 
+// The float32 weight gradient alone, with a given method (im2col or direct).
+void conv_backward_weight(benchmark::State& state, ConvShape s, ConvMethod method) {
+  const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), dy = random_input({s.n, s.k, s.h, s.h}, 4);
+  Tensor dw = Tensor::empty({s.k, s.c, 3, 3});
+  const ConvGeometry g{.N = s.n, .C = s.c, .H = s.h, .W = s.h, .K = s.k, .R = 3, .S = 3,
+                       .P = s.h, .Q = s.h, .stride = 1, .padding = 1};
+  for (auto _ : state) {
+    conv2d_backward_weight_f32(dy.data<float>(), x.data<float>(), g, dw.data<float>(),
+                               {.method = method});
+    benchmark::DoNotOptimize(dw.data<float>());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
+}
+
 // torchvision VGG-19 features to relu4_1 with random weights.
 struct Vgg19Stack {
   std::vector<Tensor> weights, biases;
@@ -110,6 +125,12 @@ void register_benchmarks() {
     benchmark::RegisterBenchmark((std::string("BM_conv2d_forward_backward/cpu/") + s.name).c_str(),
                                  conv_forward_backward, s)
         ->Unit(benchmark::kMillisecond);
+    for (const auto& [method, name] : {std::pair{ConvMethod::im2col, "im2col"}, {ConvMethod::direct, "direct"}}) {
+      benchmark::RegisterBenchmark(
+          (std::string("BM_conv2d_backward_weight/cpu/") + s.name + "/" + name).c_str(),
+          conv_backward_weight, s, method)
+          ->Unit(benchmark::kMillisecond);
+    }
   }
   for (const auto& [batch, size] : {std::pair<int64_t, int64_t>{8, 32}, {4, 224}}) {
     const std::string shape = std::to_string(batch) + "x" + std::to_string(size);

@@ -260,6 +260,7 @@ def run_engine(bench, name, threads, min_time):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter=^{re.escape(name)}$",
                           "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
+                          f"--benchmark_min_warmup_time={min_time}",
                           f"--benchmark_min_time={min_time}"], capture_output=True, text=True, env=env, check=True)
     for entry in json.loads(out.stdout)["benchmarks"]:
         if entry.get("aggregate_name") == "median":

@@ -4,10 +4,18 @@
 # for a GPU machine that has the CUDA toolkit and cuDNN but not the Debian -dev packages.
 # scripts/gpu-check.sh runs such a bundle with FSA_PREBUILT=DIR.
 # Usage: scripts/gpu-bundle.sh [BUILD_DIR (default build-gpu)] [BUNDLE_DIR (default .gpu/bundle)]
+# BUILD_DIR must be configured with -DFSA_NATIVE=OFF (docs/RESULTS.md, "On a GPU").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build-gpu}
 BUNDLE=${2:-.gpu/bundle}
+
+# The bundle runs on another machine: its code must not assume this processor.
+if ! grep -q '^FSA_NATIVE:BOOL=OFF$' "$BUILD/CMakeCache.txt"; then
+  echo "gpu-bundle.sh: $BUILD must be configured with -DFSA_NATIVE=OFF (a native build may use" \
+    "instructions the GPU machine's processor lacks)" >&2
+  exit 1
+fi
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/tests" "$BUNDLE/bench" "$BUNDLE/lib"

@@ -125,6 +125,21 @@ TEST(PackedGemm, GroupedAxesAndBias) {
   }
 }
 
+// An A too large to pack whole (over 2^24 floats) runs in row bands; the bias follows them.
+TEST(PackedGemm, LargeAInRowBands) {
+  const int64_t M = 4099, N = 5, K = 4099;
+  const std::vector<float> a = random_floats(M * K, 21), b = random_floats(K * N, 22);
+  const std::vector<float> bias = random_floats(M, 23);
+  std::vector<double> expected = reference_gemm({M, N, K}, false, false, a, b);
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) expected[i * N + j] += bias[i];
+  }
+  std::vector<float> c(static_cast<size_t>(M * N), -7.0f);
+  gemm_packed(M, N, K, left_operand(a.data(), K, false), right_operand(b.data(), N, false),
+              {.data = c.data(), .row_stride = N, .columns = {.stride = 1}, .row_bias = bias.data()});
+  EXPECT_TRUE(floats_near(c, expected, 1e-4));
+}
+
 TEST(PackedGemm, EmptyInnerDimensionWritesTheBias) {
   const std::vector<float> bias = {1.5f, -2.0f};
   std::vector<float> c(6, 9.0f);
@@ -233,6 +248,24 @@ TEST(PackedConv, MethodChoice) {
             ConvMethod::im2col);
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
+  EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
+}
+
+TEST(PackedConv, WeightGradientMethodChoice) {
+  const auto method = [](Shape x, Shape w, Conv2dParams p) {
+    const ConvGeometry g = conv_geometry(x, w, p, "test");
+    return choose_weight_gradient_method(g, micro_kernel_for(g.K));
+  };
+  // ResNet-20's 16-channel layer goes direct; stride 2, a 1-channel input (its 3 columns
+  // fill a fifth of a panel or less) and a 4x4 image (a third of its grid thrown away)
+  // pack im2col.
+  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 1, 32, 32}, {64, 1, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
   EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::im2col);
 }

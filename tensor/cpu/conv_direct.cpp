@@ -60,14 +60,15 @@ void pad_images(const float* x, const ConvGeometry& g, const Grid& grid, float* 
   std::fill(x_pad + planes * grid.plane, x_pad + planes * grid.plane + grid.slack, 0.0f);
 }
 
-// tile (K, nr) = w x the B rows of one panel, summed over every tap slice, one row panel
-// of mr output channels at a time.
+// tile (K, nr) = w x the B rows of one panel, summed over every tap slice. Each slice's B
+// rows (kDepthBlock x nr floats, 32 KiB) are read from L2 by the first row panel of mr
+// output channels and found in L1 by the others.
 void multiply_panel(const float* packed_weights, const float* b, const int64_t* offsets,
                     const ConvGeometry& g, const MicroKernel& kernel, float* tile) {
   const int64_t taps = g.col_rows();
-  for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
-    for (int64_t d0 = 0; d0 < taps; d0 += kDepthBlock) {
-      const int64_t depth = std::min(kDepthBlock, taps - d0);
+  for (int64_t d0 = 0; d0 < taps; d0 += kDepthBlock) {
+    const int64_t depth = std::min(kDepthBlock, taps - d0);
+    for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
       const float* a = packed_weights + (k0 * taps + d0 * kernel.mr);
       kernel.run_indirect(depth, a, b, offsets + d0, tile + k0 * kernel.nr, kernel.nr, d0 > 0);
     }

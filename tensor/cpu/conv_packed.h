@@ -7,7 +7,9 @@
 //   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
 //   backward data    stride 1: dx = dy convolved with the flipped, transposed w (as forward);
 //                    otherwise dx = col2im(w^T dy), in chunks of images
-//   backward weight  dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM
+//   backward weight  im2col: dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM;
+//                    direct (conv_weight_direct.cpp, stride 1): per kernel row r,
+//                    dw_r (K, S C) = dy (K, grid) x_r (grid, S C), x channels-last, read in place
 // Pointers are contiguous NCHW / KCRS arrays of the geometry's extents; outputs are written.
 #pragma once
 
@@ -38,10 +40,20 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
 // columns cost less than packing im2col panels (which grows as 1 / K).
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
 
+// The method the weight gradient of `g` uses with `kernel`: direct for stride 1 when its
+// extra work costs less than packing the transposed im2col operand (which grows as 1 / K).
+ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKernel& kernel);
+
 // conv_direct.cpp: the direct forward (stride 1), and the fraction of extra columns it
 // computes (grid columns per image / (P Q)).
 void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
                            float* y, const MicroKernel& kernel);
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
+
+// conv_weight_direct.cpp: the direct weight gradient (stride 1), and the work it computes
+// per useful multiply-add (its grid's extra positions, its columns rounded up to panels).
+void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGeometry& g,
+                                   float* dw, const MicroKernel& kernel);
+double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel& kernel);
 
 }  // namespace fsa

@@ -4,7 +4,9 @@
 // columns: the A block is packed once per depth slice and the B block (1 MiB, kept in L2)
 // once per column block, as micro-panels; the micro-kernel then runs along each row of
 // tiles, the A panel (12 KiB) staying in L1 while the B panels stream past it from L2.
-// The threads share nothing, so they never wait for each other until the end.
+// A is packed whole before the threads start (every region reads its rows from there, so
+// splitting C by columns costs no repacking); after that the threads share nothing and
+// never wait for each other until the end.
 #include "tensor/cpu/gemm_packed.h"
 
 #include <omp.h>
@@ -23,7 +25,9 @@ namespace {
 // streamed from L2 beat the opposite order (B panel in L1) by about 15 %.
 constexpr int64_t kDepthBlock = 256;    // an A panel (256 x 12 floats = 12 KiB) fits L1
 constexpr int64_t kColumnBlock = 1024;  // the packed B block (256 x 1024 floats) fits L2
-constexpr int64_t kRowBlock = 512;      // bounds the packed A block (512 x 256 floats)
+constexpr int64_t kRowBlock = 512;      // rows per pass over a B block (A: 512 x 256 floats)
+// op(A) is packed whole up to this many floats (64 MiB), in row bands beyond.
+constexpr int64_t kPackedALimit = int64_t{1} << 24;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr int64_t kParallelWork = int64_t{1} << 20;
 
@@ -135,8 +139,38 @@ void multiply_tile(const MicroKernel& kernel, int64_t depth, const float* a_pane
   scatter_tile(tile, kernel.nr, i0, rows, j0, cols, accumulate, add_bias, c);
 }
 
+// All of op(A), packed once and shared by the threads: for each depth slice of
+// kDepthBlock, the micro-panels of every row, so that the panels of rows [i0, i0 + rows)
+// of a slice are contiguous (at slice(d0) + i0 * depth).
+class PackedA {
+ public:
+  // Rows [first, first + M) of op(A).
+  PackedA(int64_t M, int64_t K, const GemmOperand& a, int64_t first, int64_t mr, int64_t threads)
+      : padded_rows_(round_up(M, mr)), packed_(padded_rows_ * K) {
+    const int64_t slices = ceil_div(K, kDepthBlock), row_panels = padded_rows_ / mr;
+    // One task per (slice, run of panels): enough tasks for the threads, whatever the shape.
+    const int64_t panels_per_task = std::max<int64_t>(1, row_panels * slices / (8 * threads));
+    const int64_t tasks_per_slice = ceil_div(row_panels, panels_per_task);
+#pragma omp parallel for num_threads(threads) if (threads > 1)
+    for (int64_t task = 0; task < slices * tasks_per_slice; ++task) {
+      const int64_t d0 = task / tasks_per_slice * kDepthBlock;
+      const int64_t depth = std::min(kDepthBlock, K - d0);
+      const int64_t i0 = task % tasks_per_slice * panels_per_task * mr;
+      const int64_t rows = std::min(panels_per_task * mr, M - i0);
+      if (rows > 0) a.pack(first + i0, rows, d0, depth, mr, slice(d0) + i0 * depth);
+    }
+  }
+  // The first panel of depth slice d0 (a multiple of kDepthBlock).
+  const float* slice(int64_t d0) const { return packed_.get() + d0 * padded_rows_; }
+
+ private:
+  float* slice(int64_t d0) { return packed_.get() + d0 * padded_rows_; }
+  int64_t padded_rows_;
+  ScratchBuffer<float> packed_;
+};
+
 // One thread's rectangle of C, block by block.
-void multiply_region(const Region& region, int64_t K, const GemmOperand& a, const GemmOperand& b,
+void multiply_region(const Region& region, int64_t K, const PackedA& a, const GemmOperand& b,
                      const GemmOutput& c, const MicroKernel& kernel) {
   if (region.row_end <= region.row_begin || region.col_end <= region.col_begin) return;
   // Whole panels only: the last panel of a block is padded up to mr or nr.
@@ -145,19 +179,19 @@ void multiply_region(const Region& region, int64_t K, const GemmOperand& a, cons
   const int64_t col_block = std::min(round_up(region.col_end - region.col_begin, kernel.nr),
                                      kColumnBlock / kernel.nr * kernel.nr);
   const int64_t depth_block = std::min(K, kDepthBlock);
-  ScratchBuffer<float> packed_a(row_block * depth_block), packed_b(depth_block * col_block);
+  ScratchBuffer<float> packed_b(depth_block * col_block);
   for (int64_t i0 = region.row_begin; i0 < region.row_end; i0 += row_block) {
     const int64_t block_rows = std::min(row_block, region.row_end - i0);
     for (int64_t d0 = 0; d0 < K; d0 += depth_block) {
       const int64_t depth = std::min(depth_block, K - d0);
       const bool first_slice = d0 == 0;
       const bool add_bias = c.row_bias != nullptr && first_slice;
-      a.pack(i0, block_rows, d0, depth, kernel.mr, packed_a.get());
+      const float* packed_a = a.slice(d0) + i0 * depth;
       for (int64_t j0 = region.col_begin; j0 < region.col_end; j0 += col_block) {
         const int64_t block_cols = std::min(col_block, region.col_end - j0);
         b.pack(j0, block_cols, d0, depth, kernel.nr, packed_b.get());
         for (int64_t i = 0; i < block_rows; i += kernel.mr) {
-          const float* a_panel = packed_a.get() + i * depth;
+          const float* a_panel = packed_a + i * depth;
           const int64_t rows = std::min(kernel.mr, block_rows - i);
           for (int64_t j = 0; j < block_cols; j += kernel.nr) {
             multiply_tile(kernel, depth, a_panel, packed_b.get() + j * depth, i0 + i, rows, j0 + j,
@@ -229,10 +263,22 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const GemmOperand& a, const Ge
   if (K == 0) return write_empty_product(M, N, c);
   const MicroKernel& chosen = kernel != nullptr ? *kernel : micro_kernel_for(M);
   const int64_t threads = M * N * K >= kParallelWork ? omp_get_max_threads() : 1;
-  const std::vector<Region> regions = split_output(M, N, threads, chosen);
-  const int64_t count = static_cast<int64_t>(regions.size());
+  // Row bands whose packed A fits kPackedALimit (one band unless A is very large).
+  const int64_t band = std::max(chosen.mr, kPackedALimit / K / chosen.mr * chosen.mr);
+  for (int64_t i0 = 0; i0 < M; i0 += band) {
+    const int64_t rows = std::min(band, M - i0);
+    const PackedA packed_a(rows, K, a, i0, chosen.mr, threads);
+    const GemmOutput band_output{.data = c.data + i0 * c.row_stride,
+                                 .row_stride = c.row_stride,
+                                 .columns = c.columns,
+                                 .row_bias = c.row_bias != nullptr ? c.row_bias + i0 : nullptr};
+    const std::vector<Region> regions = split_output(rows, N, threads, chosen);
+    const int64_t count = static_cast<int64_t>(regions.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-  for (int64_t r = 0; r < count; ++r) multiply_region(regions[r], K, a, b, c, chosen);
+    for (int64_t r = 0; r < count; ++r) {
+      multiply_region(regions[r], K, packed_a, b, band_output, chosen);
+    }
+  }
 }
 
 }  // namespace fsa

@@ -1,5 +1,7 @@
 // norm.cpp: batch normalisation kernels. x (N,C,H,W) or (N,C) is read as (N, C, S) with
 // S = H*W (or 1); statistics are per channel over the N*S values, accumulated in double.
+// The elementwise passes run in the tensor's type, with per-channel coefficients computed in
+// double.
 // The caller passes undefined gamma/beta for "no affine transform".
 #include <cmath>
 
@@ -18,13 +20,34 @@ struct ChannelLayout {
   int64_t per_channel() const { return batch * spatial; }
 };
 
-// Visits the per_channel() values of channel c: body(flat_index).
-template <typename Body>
-void for_each_in_channel(const ChannelLayout& layout, int64_t c, Body&& body) {
+// The sum in double of term(flat_index) over the values of channel c. Each image's run of
+// `spatial` values is summed as a SIMD reduction (vector lanes, then the lanes added): the
+// order differs from a left-to-right sum but is fixed for a build, so results repeat.
+template <typename Term>
+double channel_sum(const ChannelLayout& layout, int64_t c, Term&& term) {
+  double total = 0.0;
   for (int64_t n = 0; n < layout.batch; ++n) {
     const int64_t base = (n * layout.channels + c) * layout.spatial;
-    for (int64_t s = 0; s < layout.spatial; ++s) body(base + s);
+    double run = 0.0;
+#pragma omp simd reduction(+ : run)
+    for (int64_t s = 0; s < layout.spatial; ++s) run += term(base + s);
+    total += run;
   }
+  return total;
+}
+
+// out = (in - mean) scale + shift over one run of values; no aliasing, so it vectorises.
+template <typename T>
+void normalize_run(const T* __restrict in, T* __restrict out, int64_t count, T mean, T scale,
+                   T shift) {
+  for (int64_t i = 0; i < count; ++i) out[i] = (in[i] - mean) * scale + shift;
+}
+
+// dx = scale dy + centred_scale (x - mean) + offset over one run of values.
+template <typename T>
+void input_gradient_run(const T* __restrict dy, const T* __restrict x, T* __restrict dx,
+                        int64_t count, T scale, T mean, T centred_scale, T offset) {
+  for (int64_t i = 0; i < count; ++i) dx[i] = scale * dy[i] + centred_scale * (x[i] - mean) + offset;
 }
 
 // The data of an optional per-channel tensor (gamma, beta), or null when it is undefined.
@@ -47,12 +70,11 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
       // Two passes: the mean first, then the squared deviations (no cancellation).
-      double total = 0.0;
-      for_each_in_channel(layout, c, [&](int64_t i) { total += in[i]; });
-      const double mean = total / count;
-      double squares = 0.0;
-      for_each_in_channel(layout, c,
-                          [&](int64_t i) { squares += (in[i] - mean) * (in[i] - mean); });
+      const double mean = channel_sum(layout, c, [in](int64_t i) -> double { return in[i]; }) / count;
+      const double squares = channel_sum(layout, c, [in, mean](int64_t i) {
+        const double deviation = in[i] - mean;
+        return deviation * deviation;
+      });
       means[c] = static_cast<T>(mean);
       vars[c] = static_cast<T>(squares / count);
     }
@@ -75,11 +97,10 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const
 #pragma omp parallel for if (planes * layout.spatial > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
       const int64_t c = plane % layout.channels;
-      const double scale = (gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps);
-      const double shift = (betas ? betas[c] : 0.0) - means[c] * scale;
+      const T scale = static_cast<T>((gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps));
+      const T shift = betas ? betas[c] : T(0);
       const int64_t base = plane * layout.spatial;
-      for (int64_t s = 0; s < layout.spatial; ++s)
-        out[base + s] = static_cast<T>(in[base + s] * scale + shift);
+      normalize_run(in + base, out + base, layout.spatial, means[c], scale, shift);
     }
   });
   return y;
@@ -115,20 +136,19 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
       const double channel_mean = means[c];
-      double dy_sum = 0.0, dy_xhat_sum = 0.0;
-      for_each_in_channel(layout, c, [&](int64_t i) {
-        dy_sum += dys[i];
-        dy_xhat_sum += dys[i] * (in[i] - channel_mean) * inv_std;
+      const double dy_sum = channel_sum(layout, c, [dys](int64_t i) -> double { return dys[i]; });
+      const double dy_xhat_sum = inv_std * channel_sum(layout, c, [=](int64_t i) {
+        return dys[i] * (in[i] - channel_mean);
       });
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
-      if (training) {
-        const double dy_mean = dy_sum / count, dy_xhat_mean = dy_xhat_sum / count;
-        for_each_in_channel(layout, c, [&](int64_t i) {
-          const double xhat = (in[i] - channel_mean) * inv_std;
-          dxs[i] = static_cast<T>(scale * (dys[i] - dy_mean - xhat * dy_xhat_mean));
-        });
-      } else {
-        for_each_in_channel(layout, c, [&](int64_t i) { dxs[i] = static_cast<T>(scale * dys[i]); });
+      // dx = scale dy + centred_scale (x - mean) + offset; in eval mode only the first term.
+      const double dy_mean = dy_sum / count, dy_xhat_mean = dy_xhat_sum / count;
+      const T centred_scale = training ? static_cast<T>(-scale * inv_std * dy_xhat_mean) : T(0);
+      const T offset = training ? static_cast<T>(-scale * dy_mean) : T(0);
+      for (int64_t n = 0; n < layout.batch; ++n) {
+        const int64_t base = (n * layout.channels + c) * layout.spatial;
+        input_gradient_run(dys + base, in + base, dxs + base, layout.spatial,
+                           static_cast<T>(scale), means[c], centred_scale, offset);
       }
       if (gammas) {
         dgammas[c] = static_cast<T>(dy_xhat_sum);

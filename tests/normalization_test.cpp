@@ -69,6 +69,20 @@ TEST(BatchNormGrad, EvalUsesRunningStatisticsAsConstants) {
       in);
 }
 
+// Frozen gamma and beta (the attacks' case): the input gradient alone, by a per-channel scale.
+TEST(BatchNormGrad, EvalWithFrozenParameters) {
+  const Tensor gamma = random_tensor({3}, 110, 0.5, 1.5), beta = random_tensor({3}, 111);
+  const Tensor running_mean = random_tensor({3}, 112),
+               running_var = random_tensor({3}, 113, 0.5, 2);
+  expect_gradients_match(
+      "batch_norm",
+      [&](const Inputs& v) {
+        BatchNormState state{.running_mean = running_mean, .running_var = running_var};
+        return batch_norm(v[0], gamma, beta, state, false);
+      },
+      {random_tensor({2, 3, 2, 2}, 114)});
+}
+
 // x (2,2,1,2): channel 0 holds 1,3,5,7 (mean 4, biased var 5, unbiased 20/3),
 // channel 1 holds 2,2,2,2 (mean 2, var 0).
 Tensor hand_input(DType dtype = DType::f64) {

@@ -1,6 +1,7 @@
 // batch_norm.cpp: batch normalisation of x (N,C,H,W) or (N,C) per channel. Training uses
 // and differentiates through the batch statistics and updates the running buffers in place;
-// eval uses the running statistics as constants. Backward: one kernel gives dx, dgamma, dbeta.
+// eval uses the running statistics as constants. Backward: one kernel gives dx, dgamma, dbeta
+// (in eval mode without parameter gradients, a per-channel scale of dy).
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/normalization.h"
@@ -15,8 +16,16 @@ struct BatchNormBackward final : Node {
   bool training = true;
   const char* name() const override { return "batch_norm"; }
   std::vector<Tensor> backward(const Tensor& dy) override {
-    const BatchNormGrads grads =
-        backend_for(dy.device()).batch_norm_backward(dy, x, mean, var, gamma, eps, training);
+    const Backend& backend = backend_for(dy.device());
+    if (!training && !needs_grad(1) && !needs_grad(2)) {
+      // Eval mode with frozen parameters (the attacks): dx = dy gamma / sqrt(var + eps), which
+      // is the eval-mode normalisation of dy with a zero mean and no shift. One pass, and no
+      // sums for dgamma and dbeta.
+      const Tensor zero_mean = Tensor::zeros(mean.shape(), mean.dtype(), mean.device());
+      return {backend.batch_norm_forward(dy, zero_mean, var, gamma, Tensor(), eps), Tensor(),
+              Tensor()};
+    }
+    const BatchNormGrads grads = backend.batch_norm_backward(dy, x, mean, var, gamma, eps, training);
     return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),
             needs_grad(2) ? grads.dbeta : Tensor()};
   }

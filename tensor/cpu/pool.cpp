@@ -68,9 +68,13 @@ Tensor CpuBackend::reflection_pad2d_forward(const Tensor& x, int64_t pad) const 
       const T* src = in + plane * in_h * in_w;
       T* dst = out + plane * out_h * out_w;
       for (int64_t h = 0; h < out_h; ++h) {
-        const int64_t src_h = reflect_index(h, pad, in_h);
-        for (int64_t w = 0; w < out_w; ++w) {
-          dst[h * out_w + w] = src[src_h * in_w + reflect_index(w, pad, in_w)];
+        const T* src_row = src + reflect_index(h, pad, in_h) * in_w;
+        T* dst_row = dst + h * out_w;
+        // The mirrored edges element by element, the interior as one contiguous copy.
+        for (int64_t w = 0; w < pad; ++w) dst_row[w] = src_row[reflect_index(w, pad, in_w)];
+        std::copy(src_row, src_row + in_w, dst_row + pad);
+        for (int64_t w = pad + in_w; w < out_w; ++w) {
+          dst_row[w] = src_row[reflect_index(w, pad, in_w)];
         }
       }
     }
@@ -91,9 +95,12 @@ Tensor CpuBackend::reflection_pad2d_backward(const Tensor& dy, int64_t pad) cons
       const T* src = dys + plane * out_h * out_w;
       T* dst = dxs + plane * in_h * in_w;
       for (int64_t h = 0; h < out_h; ++h) {
-        const int64_t dst_h = reflect_index(h, pad, in_h);
-        for (int64_t w = 0; w < out_w; ++w) {
-          dst[dst_h * in_w + reflect_index(w, pad, in_w)] += src[h * out_w + w];
+        const T* __restrict src_row = src + h * out_w;
+        T* __restrict dst_row = dst + reflect_index(h, pad, in_h) * in_w;
+        for (int64_t w = 0; w < in_w; ++w) dst_row[w] += src_row[pad + w];  // the interior
+        for (int64_t w = 0; w < pad; ++w) dst_row[reflect_index(w, pad, in_w)] += src_row[w];
+        for (int64_t w = pad + in_w; w < out_w; ++w) {
+          dst_row[reflect_index(w, pad, in_w)] += src_row[w];
         }
       }
     }

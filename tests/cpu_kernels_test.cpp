@@ -270,6 +270,19 @@ TEST(PackedConv, WeightGradientMethodChoice) {
             ConvMethod::im2col);
 }
 
+TEST(PackedConv, BackwardDataMethodChoice) {
+  const auto method = [](Shape x, Shape w, Conv2dParams p) {
+    return choose_backward_data_method(conv_geometry(x, w, p, "test"));
+  };
+  // A convolution of dy for stride 1, except into 3 colour channels; columns for stride 2.
+  EXPECT_EQ(method({2, 64, 32, 32}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 3, 32, 32}, {64, 3, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::im2col);
+}
+
 // The backend's float32 entry points run the packed path and agree with float64.
 TEST(PackedConv, BackendFloat32MatchesFloat64) {
   const Backend& backend = cpu_backend();

@@ -275,9 +275,26 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   gemm_packed(g.K, g.N * pixels, g.col_rows(), weights, columns, output, &kernel);
 }
 
+// The fraction of computed rows that are real when `rows` rows run in micro-panels.
+double row_efficiency(int64_t rows) {
+  const int64_t mr = micro_kernel_for(rows).mr;
+  return static_cast<double>(rows) / static_cast<double>((rows + mr - 1) / mr * mr);
+}
+
+ConvMethod choose_backward_data_method(const ConvGeometry& g) {
+  if (!backward_data_is_convolution(g)) return ConvMethod::im2col;
+  // The convolution computes C rows, the columns' GEMM C R S rows; the columns also pay for
+  // col2im and their buffer, so they must waste clearly less (1/8 of the rows) to win.
+  return row_efficiency(g.C) + 0.125 >= row_efficiency(g.col_rows()) ? ConvMethod::direct
+                                                                     : ConvMethod::im2col;
+}
+
 void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometry& g, float* dx,
                               const ConvOptions& options) {
-  if (backward_data_is_convolution(g)) {
+  const ConvMethod method = options.method == ConvMethod::automatic
+                                ? choose_backward_data_method(g)
+                                : options.method;
+  if (method == ConvMethod::direct && backward_data_is_convolution(g)) {
     backward_data_as_convolution(dy, w, g, dx, options);
   } else {
     backward_data_through_columns(dy, w, g, dx, options);

@@ -5,8 +5,8 @@
 //     the images, on an output grid that includes 2 padding thrown-away columns per row.
 // The three passes:
 //   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
-//   backward data    stride 1: dx = dy convolved with the flipped, transposed w (as forward);
-//                    otherwise dx = col2im(w^T dy), in chunks of images
+//   backward data    direct (stride 1): dx = dy convolved with the flipped, transposed w (as
+//                    forward); im2col: dx = col2im(w^T dy), in chunks of images
 //   backward weight  im2col: dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM;
 //                    direct (conv_weight_direct.cpp, stride 1): per kernel row r,
 //                    dw_r (K, S C) = dy (K, grid) x_r (grid, S C), x channels-last, read in place
@@ -21,7 +21,7 @@ namespace fsa {
 enum class ConvMethod { automatic, im2col, direct };
 
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
-// and the forward picks the method it expects to be faster (choose_conv_method).
+// and each pass picks the method it expects to be faster (choose_*_method below).
 struct ConvOptions {
   const MicroKernel* kernel = nullptr;
   ConvMethod method = ConvMethod::automatic;
@@ -39,6 +39,11 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
 // The method the forward of `g` uses with `kernel`: direct for stride 1 when its thrown-away
 // columns cost less than packing im2col panels (which grows as 1 / K).
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
+
+// The method the input gradient of `g` uses: direct (a convolution with C output channels)
+// for stride 1 unless C leaves more of its micro-panels empty than the columns' GEMM (C R S
+// rows) does: the 3 colour channels of a first layer.
+ConvMethod choose_backward_data_method(const ConvGeometry& g);
 
 // The method the weight gradient of `g` uses with `kernel`: direct for stride 1 when its
 // extra work costs less than packing the transposed im2col operand (which grows as 1 / K).

@@ -25,7 +25,8 @@ struct BatchNormBackward final : Node {
       return {backend.batch_norm_forward(dy, zero_mean, var, gamma, Tensor(), eps), Tensor(),
               Tensor()};
     }
-    const BatchNormGrads grads = backend.batch_norm_backward(dy, x, mean, var, gamma, eps, training);
+    const BatchNormGrads grads =
+        backend.batch_norm_backward(dy, x, mean, var, gamma, eps, training);
     return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),
             needs_grad(2) ? grads.dbeta : Tensor()};
   }

@@ -254,7 +254,7 @@ ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKerne
   if (g.stride != 1) return ConvMethod::im2col;
   const double packing = 1.0 + kTransposedPackingCostInMultiplyAdds / static_cast<double>(g.K);
   return direct_weight_gradient_overhead(g, kernel) < packing ? ConvMethod::direct
-                                                                : ConvMethod::im2col;
+                                                              : ConvMethod::im2col;
 }
 
 void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
@@ -262,7 +262,9 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   const MicroKernel& kernel = options.kernel != nullptr ? *options.kernel : micro_kernel_for(g.K);
   const ConvMethod method =
       options.method == ConvMethod::automatic ? choose_conv_method(g, kernel) : options.method;
-  if (method == ConvMethod::direct) return conv2d_forward_direct(x, w, bias, g, y, kernel);
+  if (method == ConvMethod::direct && g.stride == 1) {
+    return conv2d_forward_direct(x, w, bias, g, y, kernel);
+  }
   const int64_t pixels = g.col_cols();
   const StridedOperand weights(w, {.stride = g.col_rows()}, {.stride = 1});  // (K, CRS)
   const Im2colOperand columns(x, g, /*pixels_as_depth=*/false);              // (CRS, N PQ)
@@ -275,11 +277,15 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   gemm_packed(g.K, g.N * pixels, g.col_rows(), weights, columns, output, &kernel);
 }
 
+namespace {
+
 // The fraction of computed rows that are real when `rows` rows run in micro-panels.
 double row_efficiency(int64_t rows) {
   const int64_t mr = micro_kernel_for(rows).mr;
   return static_cast<double>(rows) / static_cast<double>((rows + mr - 1) / mr * mr);
 }
+
+}  // namespace
 
 ConvMethod choose_backward_data_method(const ConvGeometry& g) {
   if (!backward_data_is_convolution(g)) return ConvMethod::im2col;
@@ -291,9 +297,8 @@ ConvMethod choose_backward_data_method(const ConvGeometry& g) {
 
 void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometry& g, float* dx,
                               const ConvOptions& options) {
-  const ConvMethod method = options.method == ConvMethod::automatic
-                                ? choose_backward_data_method(g)
-                                : options.method;
+  const ConvMethod method =
+      options.method == ConvMethod::automatic ? choose_backward_data_method(g) : options.method;
   if (method == ConvMethod::direct && backward_data_is_convolution(g)) {
     backward_data_as_convolution(dy, w, g, dx, options);
   } else {
@@ -307,7 +312,9 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
   const ConvMethod method = options.method == ConvMethod::automatic
                                 ? choose_weight_gradient_method(g, kernel)
                                 : options.method;
-  if (method == ConvMethod::direct) return conv2d_backward_weight_direct(dy, x, g, dw, kernel);
+  if (method == ConvMethod::direct && g.stride == 1) {
+    return conv2d_backward_weight_direct(dy, x, g, dw, kernel);
+  }
   const int64_t pixels = g.col_cols();
   // op(A)(k, pixel (n, pq)) = dy[n][k][pq]
   const StridedOperand grads(dy, {.stride = pixels},

@@ -21,7 +21,9 @@ namespace fsa {
 enum class ConvMethod { automatic, im2col, direct };
 
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
-// and each pass picks the method it expects to be faster (choose_*_method below).
+// and each pass picks the method it expects to be faster (choose_*_method below). A forced
+// `direct` applies where the pass has a direct form (stride 1) and falls back to im2col
+// elsewhere.
 struct ConvOptions {
   const MicroKernel* kernel = nullptr;
   ConvMethod method = ConvMethod::automatic;

@@ -22,7 +22,7 @@ namespace fsa {
 
 namespace {
 
-constexpr int64_t kDepthBlock = 256;  // grid positions per micro-kernel call
+constexpr int64_t kDepthBlock = 256;                 // grid positions per micro-kernel call
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 
 int64_t round_up(int64_t value, int64_t multiple) {
@@ -31,11 +31,11 @@ int64_t round_up(int64_t value, int64_t multiple) {
 
 // The extents of the product for one convolution and micro-kernel.
 struct WeightGrid {
-  int64_t Hp, Wp;       // padded image
-  int64_t pixels;       // Hp Wp, pixels per padded image
-  int64_t positions;    // P Wp, grid positions per image
-  int64_t columns;      // S C, the columns (s, c) of one kernel row's product
-  int64_t padded_rows;  // K rounded up to whole micro-panels (mr)
+  int64_t Hp, Wp;          // padded image
+  int64_t pixels;          // Hp Wp, pixels per padded image
+  int64_t positions;       // P Wp, grid positions per image
+  int64_t columns;         // S C, the columns (s, c) of one kernel row's product
+  int64_t padded_rows;     // K rounded up to whole micro-panels (mr)
   int64_t padded_columns;  // S C rounded up to whole micro-panels (nr)
 };
 
@@ -54,8 +54,8 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
 // x_nhwc (N, Hp, Wp, C) = x (N, C, H, W) zero-padded and made channels-last, followed by
 // `slack` zeros: the last B row of the last image reads up to S C - C + nr - 1 values past
 // its pixel.
-void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& grid,
-                       int64_t slack, float* x_nhwc) {
+void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& grid, int64_t slack,
+                       float* x_nhwc) {
   const int64_t padded_image = grid.pixels * g.C;
 #pragma omp parallel for if (g.N * padded_image > 32768)
   for (int64_t n = 0; n < g.N; ++n) {
@@ -77,9 +77,8 @@ void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& 
 // panel t holds rows t mr ... as packed[(t depth + d) mr + i] = dy[n][t mr + i][p][q], zero
 // where q >= Q (the grid's extra positions) or the row is past K. Also sets each position's
 // channels-last pixel offset, offsets[d] = (n Hp Wp + g) C.
-void pack_gradient_slice(const float* dy, const ConvGeometry& g, const WeightGrid& grid,
-                         int64_t mr, int64_t d0, int64_t depth, float* packed,
-                         int64_t* offsets) {
+void pack_gradient_slice(const float* dy, const ConvGeometry& g, const WeightGrid& grid, int64_t mr,
+                         int64_t d0, int64_t depth, float* packed, int64_t* offsets) {
   const int64_t panels = grid.padded_rows / mr;
   for (int64_t d = 0; d < depth; ++d) {
     const int64_t n = (d0 + d) / grid.positions, position = (d0 + d) % grid.positions;
@@ -98,8 +97,8 @@ void pack_gradient_slice(const float* dy, const ConvGeometry& g, const WeightGri
 
 // partial (R, padded rows, padded columns) += the products of grid positions [begin, end).
 void accumulate_range(const float* dy, const float* x_nhwc, const ConvGeometry& g,
-                      const WeightGrid& grid, const MicroKernel& kernel, int64_t begin,
-                      int64_t end, float* partial) {
+                      const WeightGrid& grid, const MicroKernel& kernel, int64_t begin, int64_t end,
+                      float* partial) {
   ScratchBuffer<float> packed(grid.padded_rows * kDepthBlock);
   std::vector<int64_t> offsets(static_cast<size_t>(kDepthBlock));
   const int64_t row_stride = grid.padded_columns;
@@ -120,8 +119,8 @@ void accumulate_range(const float* dy, const float* x_nhwc, const ConvGeometry& 
 }
 
 // dw[k][c][r][s] = the sum over the team's partials of partial[r][k][s C + c].
-void add_partials(const float* partials, int64_t team, int64_t partial_size,
-                  const ConvGeometry& g, const WeightGrid& grid, float* dw) {
+void add_partials(const float* partials, int64_t team, int64_t partial_size, const ConvGeometry& g,
+                  const WeightGrid& grid, float* dw) {
 #pragma omp parallel for if (team > 1)
   for (int64_t k = 0; k < g.K; ++k) {
     for (int64_t r = 0; r < g.R; ++r) {
@@ -147,8 +146,8 @@ double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel&
 
 void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGeometry& g,
                                    float* dw, const MicroKernel& kernel) {
-  FSA_CHECK(g.stride == 1, "[conv2d_backward_weight] the direct weight gradient needs stride 1, got ",
-            g.stride);
+  FSA_CHECK(g.stride == 1,
+            "[conv2d_backward_weight] the direct weight gradient needs stride 1, got ", g.stride);
   const WeightGrid grid = weight_grid_of(g, kernel);
   const int64_t slack = grid.padded_columns + kernel.nr;
   ScratchBuffer<float> x_nhwc(g.N * grid.pixels * g.C + slack);

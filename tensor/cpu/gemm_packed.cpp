@@ -1,12 +1,12 @@
 // gemm_packed.cpp: the packed GEMM driver (GotoBLAS/BLIS structure) and the strided operand.
-// C is cut into rectangles (split_output), taken by the threads as they come free. Each
-// rectangle is walked in blocks of kRowBlock rows x kDepthBlock depths x kColumnBlock
-// columns: the A block is packed once per depth slice and the B block (1 MiB, kept in L2)
-// once per column block, as micro-panels; the micro-kernel then runs along each row of
-// tiles, the A panel (12 KiB) staying in L1 while the B panels stream past it from L2.
-// A is packed whole before the threads start (every region reads its rows from there, so
-// splitting C by columns costs no repacking); after that the threads share nothing and
-// never wait for each other until the end.
+// A is first packed whole into micro-panels by all threads (PackedA). C is then cut into
+// rectangles (split_output), taken by the threads as they come free; every rectangle reads
+// its rows of A from the shared packed copy, so cutting C by columns costs no repacking.
+// Each rectangle is walked in blocks of kRowBlock rows x kDepthBlock depths x kColumnBlock
+// columns: the B block (1 MiB, kept in L2) is packed once per column block, and the
+// micro-kernel runs along each row of tiles, the A panel (12 KiB) staying in L1 while the B
+// panels stream past it from L2. The threads share nothing but the packed A, so they never
+// wait for each other until the end.
 #include "tensor/cpu/gemm_packed.h"
 
 #include <omp.h>

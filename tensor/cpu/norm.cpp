@@ -47,7 +47,8 @@ void normalize_run(const T* __restrict in, T* __restrict out, int64_t count, T m
 template <typename T>
 void input_gradient_run(const T* __restrict dy, const T* __restrict x, T* __restrict dx,
                         int64_t count, T scale, T mean, T centred_scale, T offset) {
-  for (int64_t i = 0; i < count; ++i) dx[i] = scale * dy[i] + centred_scale * (x[i] - mean) + offset;
+  for (int64_t i = 0; i < count; ++i)
+    dx[i] = scale * dy[i] + centred_scale * (x[i] - mean) + offset;
 }
 
 // The data of an optional per-channel tensor (gamma, beta), or null when it is undefined.
@@ -70,7 +71,8 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
       // Two passes: the mean first, then the squared deviations (no cancellation).
-      const double mean = channel_sum(layout, c, [in](int64_t i) -> double { return in[i]; }) / count;
+      const double mean =
+          channel_sum(layout, c, [in](int64_t i) -> double { return in[i]; }) / count;
       const double squares = channel_sum(layout, c, [in, mean](int64_t i) {
         const double deviation = in[i] - mean;
         return deviation * deviation;
@@ -138,8 +140,8 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
       const double channel_mean = means[c];
       const double dy_sum = channel_sum(layout, c, [dys](int64_t i) -> double { return dys[i]; });
       const double dy_xhat_sum = inv_std * channel_sum(layout, c, [=](int64_t i) {
-        return dys[i] * (in[i] - channel_mean);
-      });
+                                   return dys[i] * (in[i] - channel_mean);
+                                 });
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
       // dx = scale dy + centred_scale (x - mean) + offset; in eval mode only the first term.
       const double dy_mean = dy_sum / count, dy_xhat_mean = dy_xhat_sum / count;
@@ -147,8 +149,8 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
       const T offset = training ? static_cast<T>(-scale * dy_mean) : T(0);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t base = (n * layout.channels + c) * layout.spatial;
-        input_gradient_run(dys + base, in + base, dxs + base, layout.spatial,
-                           static_cast<T>(scale), means[c], centred_scale, offset);
+        input_gradient_run(dys + base, in + base, dxs + base, layout.spatial, static_cast<T>(scale),
+                           means[c], centred_scale, offset);
       }
       if (gammas) {
         dgammas[c] = static_cast<T>(dy_xhat_sum);

@@ -143,14 +143,19 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
                                    return dys[i] * (in[i] - channel_mean);
                                  });
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
-      // dx = scale dy + centred_scale (x - mean) + offset; in eval mode only the first term.
+      // Training: dx = scale dy + centred_scale (x - mean) + offset. Eval: dx = scale dy (x
+      // is not read, so a non-finite input cannot leak into dx).
       const double dy_mean = dy_sum / count, dy_xhat_mean = dy_xhat_sum / count;
-      const T centred_scale = training ? static_cast<T>(-scale * inv_std * dy_xhat_mean) : T(0);
-      const T offset = training ? static_cast<T>(-scale * dy_mean) : T(0);
+      const T centred_scale = static_cast<T>(-scale * inv_std * dy_xhat_mean);
+      const T offset = static_cast<T>(-scale * dy_mean);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t base = (n * layout.channels + c) * layout.spatial;
-        input_gradient_run(dys + base, in + base, dxs + base, layout.spatial, static_cast<T>(scale),
-                           means[c], centred_scale, offset);
+        if (training) {
+          input_gradient_run(dys + base, in + base, dxs + base, layout.spatial,
+                             static_cast<T>(scale), means[c], centred_scale, offset);
+        } else {
+          normalize_run(dys + base, dxs + base, layout.spatial, T(0), static_cast<T>(scale), T(0));
+        }
       }
       if (gammas) {
         dgammas[c] = static_cast<T>(dy_xhat_sum);

@@ -73,8 +73,8 @@ void conv_forward_backward(benchmark::State& state, ConvShape s) {
 void conv_backward_weight(benchmark::State& state, ConvShape s, ConvMethod method) {
   const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), dy = random_input({s.n, s.k, s.h, s.h}, 4);
   Tensor dw = Tensor::empty({s.k, s.c, 3, 3});
-  const ConvGeometry g{.N = s.n, .C = s.c, .H = s.h, .W = s.h, .K = s.k, .R = 3, .S = 3,
-                       .P = s.h, .Q = s.h, .stride = 1, .padding = 1};
+  const ConvGeometry g =
+      conv_geometry(x.shape(), {s.k, s.c, 3, 3}, {.stride = 1, .padding = 1}, "bench");
   for (auto _ : state) {
     conv2d_backward_weight_f32(dy.data<float>(), x.data<float>(), g, dw.data<float>(),
                                {.method = method});

@@ -37,7 +37,7 @@ Grid grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
             .columns = 0,
             .slack = kernel.nr + g.S};
   grid.plane = grid.Hp * grid.Wp;
-  grid.columns = (g.P * grid.Wp + kernel.nr - 1) / kernel.nr * kernel.nr;
+  grid.columns = round_up_to_panels(g.P * grid.Wp, kernel.nr);
   return grid;
 }
 

@@ -281,8 +281,8 @@ namespace {
 
 // The fraction of computed rows that are real when `rows` rows run in micro-panels.
 double row_efficiency(int64_t rows) {
-  const int64_t mr = micro_kernel_for(rows).mr;
-  return static_cast<double>(rows) / static_cast<double>((rows + mr - 1) / mr * mr);
+  const int64_t computed = round_up_to_panels(rows, micro_kernel_for(rows).mr);
+  return static_cast<double>(rows) / static_cast<double>(computed);
 }
 
 }  // namespace

@@ -25,10 +25,6 @@ namespace {
 constexpr int64_t kDepthBlock = 256;                 // grid positions per micro-kernel call
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 
-int64_t round_up(int64_t value, int64_t multiple) {
-  return (value + multiple - 1) / multiple * multiple;
-}
-
 // The extents of the product for one convolution and micro-kernel.
 struct WeightGrid {
   int64_t Hp, Wp;          // padded image
@@ -46,8 +42,8 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
   grid.pixels = grid.Hp * grid.Wp;
   grid.positions = g.P * grid.Wp;
   grid.columns = g.S * g.C;
-  grid.padded_rows = round_up(g.K, kernel.mr);
-  grid.padded_columns = round_up(grid.columns, kernel.nr);
+  grid.padded_rows = round_up_to_panels(g.K, kernel.mr);
+  grid.padded_columns = round_up_to_panels(grid.columns, kernel.nr);
   return grid;
 }
 

@@ -47,8 +47,6 @@ void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
       depth, a, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
 }
 
-// Rows computed for `rows` rows with tiles of mr.
-int64_t padded_rows(int64_t rows, int64_t mr) { return (rows + mr - 1) / mr * mr; }
 
 }  // namespace
 
@@ -73,7 +71,7 @@ const MicroKernel& micro_kernel_for(int64_t rows) {
   for (const MicroKernel& kernel : kernels) {
     if (std::strcmp(kernel.family, best->family) != 0) break;
     // A shorter tile wins when it computes at least 1/16 fewer rows.
-    if (16 * padded_rows(rows, kernel.mr) <= 15 * padded_rows(rows, best->mr)) best = &kernel;
+    if (16 * round_up_to_panels(rows, kernel.mr) <= 15 * round_up_to_panels(rows, best->mr)) best = &kernel;
   }
   return *best;
 }

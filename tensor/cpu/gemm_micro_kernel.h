@@ -37,6 +37,11 @@ std::vector<MicroKernel> extension_micro_kernels();
 // Every kernel this CPU can run, fastest family first; the portable kernel is last.
 const std::vector<MicroKernel>& supported_micro_kernels();
 
+// `count` rows or columns rounded up to whole micro-panels `width` wide (mr or nr).
+inline int64_t round_up_to_panels(int64_t count, int64_t width) {
+  return (count + width - 1) / width * width;
+}
+
 // The kernel for a product with `rows` rows: from the fastest family this CPU supports, the
 // tallest tile unless a shorter one wastes clearly fewer padded rows (64 rows: 8 x 32 rather
 // than 12 x 32, which would compute 72).

@@ -31,10 +31,6 @@ constexpr int64_t kPackedALimit = int64_t{1} << 24;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr int64_t kParallelWork = int64_t{1} << 20;
 
-int64_t round_up(int64_t value, int64_t multiple) {
-  return (value + multiple - 1) / multiple * multiple;
-}
-
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 // Offsets of positions [first, first + count) of an axis, walked without a division each.
@@ -146,7 +142,7 @@ class PackedA {
  public:
   // Rows [first, first + M) of op(A).
   PackedA(int64_t M, int64_t K, const GemmOperand& a, int64_t first, int64_t mr, int64_t threads)
-      : padded_rows_(round_up(M, mr)), packed_(padded_rows_ * K) {
+      : padded_rows_(round_up_to_panels(M, mr)), packed_(padded_rows_ * K) {
     const int64_t slices = ceil_div(K, kDepthBlock), row_panels = padded_rows_ / mr;
     // One task per (slice, run of panels): enough tasks for the threads, whatever the shape.
     const int64_t panels_per_task = std::max<int64_t>(1, row_panels * slices / (8 * threads));
@@ -174,9 +170,9 @@ void multiply_region(const Region& region, int64_t K, const PackedA& a, const Ge
                      const GemmOutput& c, const MicroKernel& kernel) {
   if (region.row_end <= region.row_begin || region.col_end <= region.col_begin) return;
   // Whole panels only: the last panel of a block is padded up to mr or nr.
-  const int64_t row_block = std::min(round_up(region.row_end - region.row_begin, kernel.mr),
+  const int64_t row_block = std::min(round_up_to_panels(region.row_end - region.row_begin, kernel.mr),
                                      kRowBlock / kernel.mr * kernel.mr);
-  const int64_t col_block = std::min(round_up(region.col_end - region.col_begin, kernel.nr),
+  const int64_t col_block = std::min(round_up_to_panels(region.col_end - region.col_begin, kernel.nr),
                                      kColumnBlock / kernel.nr * kernel.nr);
   const int64_t depth_block = std::min(K, kDepthBlock);
   ScratchBuffer<float> packed_b(depth_block * col_block);

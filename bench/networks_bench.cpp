@@ -24,6 +24,7 @@
 #include "autograd/variable.h"
 #include "models/registry.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/host_memory.h"
 #include "tensor/device.h"
 #include "tensor/device_graph.h"
 
@@ -55,12 +56,21 @@ std::shared_ptr<Module> frozen_model(const std::string& architecture, Device dev
 // Ends a timed iteration: the queued device work must be done before the clock stops.
 void finish_iteration(Device device) { backend_for(device).synchronize(); }
 
+// Reports the most host memory in use at once (MiB) since the last host_reset_peak, called
+// before each row's loop so that its weights and inputs count, as in the resident memory: the
+// counter `peak_MiB` (CPU rows; docs/PERFORMANCE.md compares it with resident memory).
+void report_peak_memory(benchmark::State& state, Device device) {
+  if (device != Device::cpu) return;
+  state.counters["peak_MiB"] = static_cast<double>(host_memory_stats().peak_in_use) / (1 << 20);
+}
+
 // Forward (and backward to the input) of a frozen model on uniform [0,1) input.
 void model_step(benchmark::State& state, std::string architecture, Shape input,
                 bool with_backward, Device device) {
   const std::shared_ptr<Module> model = frozen_model(architecture, device);
   const Tensor x = uniform(input, 1, device);
   if (with_backward) set_requires_grad(x, true);
+  host_reset_peak();
   for (auto _ : state) {
     const Tensor y = model->forward(x);
     if (with_backward) {
@@ -70,6 +80,7 @@ void model_step(benchmark::State& state, std::string architecture, Shape input,
     finish_iteration(device);
     benchmark::DoNotOptimize(y);
   }
+  report_peak_memory(state, device);
 }
 
 void resnet20_train_step(benchmark::State& state, int64_t batch, Device device) {
@@ -79,6 +90,7 @@ void resnet20_train_step(benchmark::State& state, int64_t batch, Device device) 
   model->to(device);
   Sgd optimizer(model->parameters(), {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
   const Tensor x = uniform({batch, 3, 32, 32}, 2, device), labels = labels_for(batch, device);
+  host_reset_peak();
   for (auto _ : state) {
     optimizer.zero_grad();
     const Tensor loss = mean(softmax_cross_entropy(model->forward(x), labels));
@@ -86,6 +98,7 @@ void resnet20_train_step(benchmark::State& state, int64_t batch, Device device) 
     optimizer.step();
     finish_iteration(device);
   }
+  report_peak_memory(state, device);
 }
 
 // The attack's inner loop at relu2_1 (reference.md, "Feature augmentation attack"):
@@ -124,12 +137,14 @@ struct FaIterationSetup {
 void fa_iteration(benchmark::State& state, int64_t batch, Device device) {
   const FaIterationSetup fa(batch, device);
   Adam optimizer({fa.tau_s, fa.tau_m}, {.lr = 0.01, .beta1 = 0.5});
+  host_reset_peak();
   for (auto _ : state) {
     optimizer.zero_grad();
     fa.forward_backward();
     optimizer.step();
     finish_iteration(device);
   }
+  report_peak_memory(state, device);
 }
 
 // fa_iteration with its forward and backward recorded once and replayed (tensor/device_graph.h).

@@ -60,7 +60,8 @@ class Backend {
 
   // --- elementwise --------------------------------------------------------------------
   virtual Tensor unary_forward(UnaryOp op, const Tensor& x, const UnaryArgs& args) const = 0;
-  // dx from x, y = op(x) and dy; each op reads what its derivative needs.
+  // dx from x, y = op(x) and dy; each op reads what its derivative needs
+  // (unary_derivative_reads), and the other may be undefined.
   virtual Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
                                 const UnaryArgs& args) const = 0;
   virtual Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b) const = 0;

@@ -52,7 +52,36 @@ FSA_HOST_DEVICE inline T unary_value(UnaryOp op, T x, const UnaryArgs& args) {
   return x;
 }
 
-// d op(x) / dx times dy, given x and y = op(x).
+// What unary_derivative reads of x and y = op(x); autograd saves only those, so that an
+// op like relu does not keep its input alive (the op before it may then free it).
+struct UnaryDerivativeReads {
+  bool x;
+  bool y;
+};
+FSA_HOST_DEVICE constexpr UnaryDerivativeReads unary_derivative_reads(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::neg:
+    case UnaryOp::sign:
+    case UnaryOp::add_scalar:
+    case UnaryOp::mul_scalar:
+      return {false, false};
+    case UnaryOp::exp:
+    case UnaryOp::sqrt:
+    case UnaryOp::relu:
+    case UnaryOp::tanh:
+    case UnaryOp::sigmoid:
+      return {false, true};
+    case UnaryOp::log:
+    case UnaryOp::abs:
+    case UnaryOp::leaky_relu:
+    case UnaryOp::pow:
+    case UnaryOp::clamp:
+      return {true, false};
+  }
+  return {true, true};
+}
+
+// d op(x) / dx times dy, given x and y = op(x); reads only what unary_derivative_reads says.
 template <typename T>
 FSA_HOST_DEVICE inline T unary_derivative(UnaryOp op, T x, T y, T dy, const UnaryArgs& args) {
   const T s = static_cast<T>(args.scalar);
@@ -70,7 +99,7 @@ FSA_HOST_DEVICE inline T unary_derivative(UnaryOp op, T x, T y, T dy, const Unar
     case UnaryOp::sign:
       return T(0);
     case UnaryOp::relu:
-      return x > T(0) ? dy : T(0);
+      return y > T(0) ? dy : T(0);  // y > 0 exactly where x > 0
     case UnaryOp::leaky_relu:
       return x > T(0) ? dy : s * dy;
     case UnaryOp::tanh:

@@ -313,6 +313,24 @@ TEST(HostMemory, LargeBlocksAreReusedAndReleased) {
   EXPECT_EQ(host_cached_bytes(), 0u);
 }
 
+TEST(HostMemory, CountsBytesInUseAndTheirPeak) {
+  const size_t base = host_memory_stats().in_use;
+  host_reset_peak();
+  const size_t bytes = size_t{1} << 20;  // exactly one size class
+  void* first = host_allocate(bytes);
+  void* second = host_allocate(bytes);
+  EXPECT_EQ(host_memory_stats().in_use, base + 2 * bytes);
+  host_free(first, bytes);
+  host_free(second, bytes);
+  const HostMemoryStats after = host_memory_stats();
+  EXPECT_EQ(after.in_use, base);
+  EXPECT_EQ(after.peak_in_use, base + 2 * bytes);
+  EXPECT_GE(after.cached, 2 * bytes);
+  host_reset_peak();
+  EXPECT_EQ(host_memory_stats().peak_in_use, base);
+  host_release_cached();
+}
+
 TEST(HostMemory, SmallBlocksAreNotCachedAndAligned) {
   host_release_cached();
   for (const size_t bytes : {size_t{1}, size_t{100}, size_t{4096}, size_t{60000}}) {

@@ -11,13 +11,15 @@ namespace fsa {
 namespace {
 
 struct BatchNormBackward final : Node {
-  Tensor x, mean, var, gamma;  // mean/var: the batch statistics, or a copy of the running ones
+  Tensor x;  // not in eval mode with frozen parameters, whose backward does not read it
+  Tensor mean, var, gamma;  // mean/var: the batch statistics, or a copy of the running ones
   double eps = 1e-5;
   bool training = true;
   const char* name() const override { return "batch_norm"; }
+  bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
   std::vector<Tensor> backward(const Tensor& dy) override {
     const Backend& backend = backend_for(dy.device());
-    if (!training && !needs_grad(1) && !needs_grad(2)) {
+    if (!reads_x()) {
       // Eval mode with frozen parameters (the attacks): dx = dy gamma / sqrt(var + eps), which
       // is the eval-mode normalisation of dy with a zero mean and no shift. One pass, and no
       // sums for dgamma and dbeta.
@@ -90,14 +92,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   }
   Tensor y = backend.batch_norm_forward(x, mean, var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormBackward>({x, gamma, beta})) {
-    node->x = x;
+    node->training = training;
+    if (node->reads_x()) node->x = x;
     // Eval saves copies: the buffers change in place at the next training step, the graph
     // must not.
     node->mean = training ? mean : mean.clone();
     node->var = training ? var : var.clone();
     node->gamma = gamma;
     node->eps = state.eps;
-    node->training = training;
     attach(y, node);
   }
   return y;

@@ -1,6 +1,6 @@
 // binary.cpp: broadcasting arithmetic a (op) b for add, sub, mul, div, minimum, maximum.
 // Backward: the kernel gives both partials in the broadcast shape; each is summed back
-// down to its input's shape.
+// down to its input's shape. add and sub need no kernel (dy and -dy), and save no inputs.
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
 
@@ -8,14 +8,25 @@ namespace fsa {
 
 namespace {
 
+bool partials_read_inputs(BinaryOp op) { return op != BinaryOp::add && op != BinaryOp::sub; }
+
 struct BinaryBackward final : Node {
   BinaryOp op;
-  Tensor a, b;
+  Tensor a, b;  // only where partials_read_inputs(op)
   const char* name() const override { return "binary"; }
   std::vector<Tensor> backward(const Tensor& dy) override {
+    const Shape& a_shape = input_shapes()[0];
+    const Shape& b_shape = input_shapes()[1];
+    if (!partials_read_inputs(op)) {
+      const Tensor db = op == BinaryOp::sub && needs_grad(1)
+                            ? backend_for(dy.device()).unary_forward(UnaryOp::neg, dy, {})
+                            : dy;
+      return {needs_grad(0) ? sum_to_shape(dy, a_shape) : Tensor(),
+              needs_grad(1) ? sum_to_shape(db, b_shape) : Tensor()};
+    }
     const BinaryGrads grads = backend_for(dy.device()).binary_backward(op, a, b, dy);
-    return {needs_grad(0) ? sum_to_shape(grads.da, a.shape()) : Tensor(),
-            needs_grad(1) ? sum_to_shape(grads.db, b.shape()) : Tensor()};
+    return {needs_grad(0) ? sum_to_shape(grads.da, a_shape) : Tensor(),
+            needs_grad(1) ? sum_to_shape(grads.db, b_shape) : Tensor()};
   }
 };
 
@@ -40,8 +51,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor y = backend_for(a.device()).binary_forward(op, a, b);
   if (auto node = make_node<BinaryBackward>({a, b})) {
     node->op = op;
-    node->a = a;
-    node->b = b;
+    if (partials_read_inputs(op)) {
+      node->a = a;
+      node->b = b;
+    }
     attach(y, node);
   }
   return y;

@@ -1,6 +1,7 @@
 // conv2d.cpp: 2-D convolution as PyTorch computes it (cross-correlation, zero padding):
 // x (N,C,H,W), w (K,C,R,S), b (K) or undefined -> y (N,K,P,Q), P = (H + 2 pad - R) / stride + 1.
 // Backward: the backend's conv2d_backward_data / _weight; db sums dy over axes (0, 2, 3).
+// x is saved only for the weight gradient (frozen weights: the input may be freed).
 #include "autograd/ops/common.h"
 #include "autograd/ops/linear_algebra.h"
 
@@ -8,13 +9,14 @@ namespace fsa {
 
 namespace {
 struct Conv2dBackward final : Node {
-  Tensor x, w;
+  Tensor x, w;  // x only when the weight gradient is needed
   Conv2dParams params;
   const char* name() const override { return "conv2d"; }
   std::vector<Tensor> backward(const Tensor& dy) override {  // dy (N, K, P, Q)
     const Backend& backend = backend_for(dy.device());
     const int64_t out_channels = w.dim(0);
-    return {needs_grad(0) ? backend.conv2d_backward_data(dy, w, x.shape(), params) : Tensor(),
+    return {needs_grad(0) ? backend.conv2d_backward_data(dy, w, input_shapes()[0], params)
+                          : Tensor(),
             needs_grad(1) ? backend.conv2d_backward_weight(dy, x, w.shape(), params) : Tensor(),
             needs_grad(2) ? backend.sum_axes(dy, {0, 2, 3}).reshape_view(Shape{out_channels})
                           : Tensor()};  // dx (N,C,H,W), dw (K,C,R,S), db (K)
@@ -46,7 +48,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPar
   check_conv2d_inputs(x, w, b, p);
   Tensor y = backend_for(x.device()).conv2d_forward(x, w, b, p);  // (N, K, P, Q)
   if (auto node = make_node<Conv2dBackward>({x, w, b})) {
-    node->x = x;
+    if (node->needs_grad(1)) node->x = x;
     node->w = w;
     node->params = p;
     attach(y, node);

@@ -1,6 +1,6 @@
 // linear.cpp: fully connected layer y = x w^T + b, x (N,I), w (O,I) as PyTorch stores it,
 // b (O) or undefined -> (N,O).
-// Backward: dx = dy w, dw = dy^T x, db = sum of dy over the batch.
+// Backward: dx = dy w, dw = dy^T x, db = sum of dy over the batch (x saved only for dw).
 #include "autograd/ops/common.h"
 #include "autograd/ops/linear_algebra.h"
 
@@ -8,7 +8,7 @@ namespace fsa {
 
 namespace {
 struct LinearBackward final : Node {
-  Tensor x, w;
+  Tensor x, w;  // x only when dw is needed
   const char* name() const override { return "linear"; }
   std::vector<Tensor> backward(const Tensor& dy) override {  // dy (N, O)
     const Backend& backend = backend_for(dy.device());
@@ -37,7 +37,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = backend.gemm(x, false, w, true);                        // (N, O)
   if (b.defined()) y = backend.binary_forward(BinaryOp::add, y, b);  // b broadcast over N
   if (auto node = make_node<LinearBackward>({x, w, b})) {
-    node->x = x;
+    if (node->needs_grad(1)) node->x = x;
     node->w = w;
     attach(y, node);
   }

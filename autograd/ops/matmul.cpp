@@ -1,5 +1,6 @@
 // matmul.cpp: matrix product y = a b, a (M,K), b (K,N) -> (M,N).
-// Backward: da = dy b^T, db = a^T dy, both single GEMMs with transposed operands.
+// Backward: da = dy b^T, db = a^T dy, both single GEMMs with transposed operands; each
+// operand is saved only for the other's gradient.
 #include "autograd/ops/common.h"
 #include "autograd/ops/linear_algebra.h"
 
@@ -7,7 +8,7 @@ namespace fsa {
 
 namespace {
 struct MatmulBackward final : Node {
-  Tensor a, b;
+  Tensor a, b;  // a only when db is needed, b only when da is
   const char* name() const override { return "matmul"; }
   std::vector<Tensor> backward(const Tensor& dy) override {  // dy (M, N)
     const Backend& backend = backend_for(dy.device());
@@ -25,8 +26,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
             a.dim(1), " columns, b ", b.shape(), " has ", b.dim(0), " rows");
   Tensor y = backend_for(a.device()).gemm(a, false, b, false);  // (M, N)
   if (auto node = make_node<MatmulBackward>({a, b})) {
-    node->a = a;
-    node->b = b;
+    if (node->needs_grad(1)) node->a = a;
+    if (node->needs_grad(0)) node->b = b;
     attach(y, node);
   }
   return y;

@@ -1,7 +1,8 @@
 // unary.cpp: pointwise functions y = f(x) and scalar arithmetic. Backward: the kernel
-// applies f'(x) (from x or y, whichever the derivative needs) to dy.
+// applies f'(x) to dy, from x or y, whichever the derivative needs: only that one is saved.
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
+#include "tensor/elementwise_math.h"
 
 namespace fsa {
 
@@ -10,7 +11,7 @@ namespace {
 struct UnaryBackward final : Node {
   UnaryOp op;
   UnaryArgs args;
-  Tensor x, y;
+  Tensor x, y;  // each only where unary_derivative_reads says so
   const char* name() const override { return "unary"; }
   std::vector<Tensor> backward(const Tensor& dy) override {
     return {backend_for(dy.device()).unary_backward(op, x, y, dy, args)};
@@ -23,8 +24,9 @@ Tensor unary(UnaryOp op, const Tensor& x, const UnaryArgs& args = {}) {
   if (auto node = make_node<UnaryBackward>({x})) {
     node->op = op;
     node->args = args;
-    node->x = x;
-    node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
+    const UnaryDerivativeReads reads = unary_derivative_reads(op);
+    if (reads.x) node->x = x;
+    if (reads.y) node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
     attach(y, node);
   }
   return y;

@@ -128,13 +128,14 @@ Tensor CpuBackend::unary_forward(UnaryOp op, const Tensor& x, const UnaryArgs& a
 
 Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
                                   const UnaryArgs& args) const {
-  Tensor dx = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "unary_backward", [&]<typename T>() {
-    const T* xs = x.data<T>();
-    const T* ys = y.data<T>();
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
+  dispatch_float(dy.dtype(), "unary_backward", [&]<typename T>() {
     const T* dys = dy.data<T>();
+    // x or y may be undefined where the derivative does not read it; dy stands in.
+    const T* xs = x.defined() ? x.data<T>() : dys;
+    const T* ys = y.defined() ? y.data<T>() : dys;
     T* dxs = dx.data<T>();
-    const int64_t n = x.numel();
+    const int64_t n = dy.numel();
     with_unary_op(op, [&]<UnaryOp kOp>() {
       if (kOp == UnaryOp::pow && args.scalar == 2.0) {  // d(x^2) = 2 x dy
 #pragma omp parallel for if (n > kParallelElements)

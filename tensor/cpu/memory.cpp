@@ -1,5 +1,6 @@
 // memory.cpp: CPU memory (the caching host allocator of host_memory.h), casts, fills and
 // random fills.
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -73,6 +74,30 @@ class HostCache {
   size_t cached_bytes_ = 0;
 };
 
+// Bytes handed out and not yet returned, and their most since the last reset.
+class InUseCounter {
+ public:
+  void add(size_t bytes) noexcept {
+    const size_t now = in_use_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    size_t peak = peak_.load(std::memory_order_relaxed);
+    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
+  void subtract(size_t bytes) noexcept { in_use_.fetch_sub(bytes, std::memory_order_relaxed); }
+  size_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
+  size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  void reset_peak() noexcept { peak_.store(in_use(), std::memory_order_relaxed); }
+
+ private:
+  std::atomic<size_t> in_use_{0};
+  std::atomic<size_t> peak_{0};
+};
+
+InUseCounter& in_use_counter() {
+  static InUseCounter* counter = new InUseCounter;  // never destroyed, like the cache
+  return *counter;
+}
+
 HostCache& host_cache() {
   // Never destroyed: tensors freed during static destruction must still find it.
   static HostCache* cache = new HostCache;
@@ -109,7 +134,10 @@ const CpuBackend& cpu_backend() {
 void* host_allocate(size_t bytes) {
   const size_t size = size_class(bytes);
   if (size >= kSmallestCached) {
-    if (void* cached = host_cache().take(size)) return cached;
+    if (void* cached = host_cache().take(size)) {
+      in_use_counter().add(size);
+      return cached;
+    }
   }
   void* data = std::aligned_alloc(kAlignment, size);
   if (data == nullptr && size >= kSmallestCached) {  // give the cache back and try again
@@ -117,11 +145,13 @@ void* host_allocate(size_t bytes) {
     data = std::aligned_alloc(kAlignment, size);
   }
   FSA_CHECK(data != nullptr, "[allocate] out of host memory allocating ", bytes, " bytes");
+  in_use_counter().add(size);
   return data;
 }
 
 void host_free(void* data, size_t bytes) noexcept {
   const size_t size = size_class(bytes);
+  in_use_counter().subtract(size);
   if (size < kSmallestCached) return std::free(data);
   host_cache().put(data, size);
 }
@@ -129,6 +159,14 @@ void host_free(void* data, size_t bytes) noexcept {
 void host_release_cached() noexcept { host_cache().release(); }
 
 size_t host_cached_bytes() noexcept { return host_cache().cached_bytes(); }
+
+HostMemoryStats host_memory_stats() noexcept {
+  return {.in_use = in_use_counter().in_use(),
+          .peak_in_use = in_use_counter().peak(),
+          .cached = host_cache().cached_bytes()};
+}
+
+void host_reset_peak() noexcept { in_use_counter().reset_peak(); }
 
 void* CpuBackend::allocate(size_t bytes) const { return host_allocate(bytes); }
 

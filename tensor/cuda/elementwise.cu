@@ -53,14 +53,17 @@ Tensor CudaBackend::unary_forward(UnaryOp op, const Tensor& x, const UnaryArgs& 
 
 Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
                                    const UnaryArgs& args) const {
-  check_cuda_f32("unary_backward", x);
-  check_cuda_f32("unary_backward", y);
   check_cuda_f32("unary_backward", dy);
-  Tensor dx = Tensor::empty(x.shape(), DType::f32, Device::cuda);
-  const int64_t n = x.numel();
+  if (x.defined()) check_cuda_f32("unary_backward", x);
+  if (y.defined()) check_cuda_f32("unary_backward", y);
+  Tensor dx = Tensor::empty(dy.shape(), DType::f32, Device::cuda);
+  const int64_t n = dy.numel();
   if (n == 0) return dx;
-  unary_backward_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(
-      op, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), args, n);
+  // x or y may be undefined where the derivative does not read it; dy stands in.
+  const float* xs = x.defined() ? x.data<float>() : dy.data<float>();
+  const float* ys = y.defined() ? y.data<float>() : dy.data<float>();
+  unary_backward_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(op, xs, ys, dy.data<float>(),
+                                                                  dx.data<float>(), args, n);
   CUDA_CHECK_LAUNCH();
   return dx;
 }

@@ -1,0 +1,112 @@
+// saved_state_test.cpp: what a recorded graph keeps alive. Each op saves only what its
+// backward reads, so an intermediate that no backward reads is freed as soon as the caller
+// drops it (PyTorch's rule). Measured with the host allocator's in-use count; every test
+// case runs in its own process (ctest), so nothing else allocates meanwhile.
+#include <gtest/gtest.h>
+
+#include "autograd/ops.h"
+#include "autograd/variable.h"
+#include "tensor/cpu/host_memory.h"
+#include "tests/test_util.h"
+
+namespace fsa::testing {
+namespace {
+
+// Host bytes in use after `record` returns, beyond those in use before it.
+template <typename Record>
+size_t bytes_kept(Record record) {
+  const size_t before = host_memory_stats().in_use;
+  const Tensor kept = record();
+  return host_memory_stats().in_use - before;
+}
+
+size_t bytes_of(const Shape& shape) { return static_cast<size_t>(shape.numel()) * sizeof(float); }
+
+// 256 KiB per tensor: a whole size class of the allocator, so the counts are exact.
+const Shape kActivation{1, 16, 64, 64};
+
+Tensor leaf(const Shape& shape, uint64_t seed) {
+  Tensor x = random_tensor(shape, seed, -1.0, 1.0, DType::f32);
+  set_requires_grad(x, true);
+  return x;
+}
+
+Tensor frozen(const Shape& shape, uint64_t seed) {
+  return random_tensor(shape, seed, -1.0, 1.0, DType::f32);
+}
+
+TEST(SavedState, ReluKeepsItsOutputNotItsInput) {
+  const Tensor x = leaf(kActivation, 1);
+  // mul_scalar saves nothing, relu saves its output: the product is freed.
+  EXPECT_EQ(bytes_kept([&] { return relu(mul_scalar(x, 2.0)); }), bytes_of(kActivation));
+}
+
+TEST(SavedState, AddAndSubKeepNoInputs) {
+  const Tensor x = leaf(kActivation, 2);
+  // Only the output of each recipe stays: add and sub read neither input in backward.
+  EXPECT_EQ(bytes_kept([&] { return add(mul_scalar(x, 2.0), mul_scalar(x, 3.0)); }),
+            bytes_of(kActivation));
+  EXPECT_EQ(bytes_kept([&] { return sub(mul_scalar(x, 2.0), mul_scalar(x, 3.0)); }),
+            bytes_of(kActivation));
+}
+
+TEST(SavedState, MulKeepsBothInputs) {
+  const Tensor x = leaf(kActivation, 3);
+  EXPECT_EQ(bytes_kept([&] { return mul(mul_scalar(x, 2.0), mul_scalar(x, 3.0)); }),
+            3 * bytes_of(kActivation));
+}
+
+TEST(SavedState, FrozenConvolutionKeepsNotItsInput) {
+  const Tensor x = leaf(kActivation, 4);
+  const Tensor w = frozen({16, 16, 3, 3}, 5);
+  const Conv2dParams same{.stride = 1, .padding = 1};
+  // The input of the second convolution is needed only for its weight gradient: frozen
+  // weights free it, trained weights keep it.
+  EXPECT_EQ(bytes_kept([&] { return conv2d(conv2d(x, w, Tensor(), same), w, Tensor(), same); }),
+            bytes_of(kActivation));
+  const Tensor trained = leaf({16, 16, 3, 3}, 6);
+  EXPECT_EQ(
+      bytes_kept([&] { return conv2d(conv2d(x, w, Tensor(), same), trained, Tensor(), same); }),
+      2 * bytes_of(kActivation));
+}
+
+TEST(SavedState, EvalBatchNormWithFrozenParametersKeepsNotItsInput) {
+  const Tensor x = leaf(kActivation, 7);
+  BatchNormState state{.running_mean = frozen({16}, 8), .running_var = add_scalar(abs(frozen({16}, 9)), 0.1)};
+  const Tensor gamma = frozen({16}, 10), beta = frozen({16}, 11);
+  // The statistics' copies (two 64-byte blocks) stay with the node.
+  const size_t statistics = 2 * 64;
+  EXPECT_EQ(bytes_kept([&] {
+              return relu(batch_norm(mul_scalar(x, 2.0), gamma, beta, state, /*training=*/false));
+            }),
+            bytes_of(kActivation) + statistics);
+  // Training reads x in backward, so the product stays.
+  EXPECT_GE(bytes_kept([&] {
+              return relu(batch_norm(mul_scalar(x, 2.0), gamma, beta, state, /*training=*/true));
+            }),
+            2 * bytes_of(kActivation));
+}
+
+TEST(SavedState, GradientsAreUnchanged) {
+  // The ops above still give the finite-difference gradients (their own suites check each);
+  // here, one chain through all of them against float64.
+  Tensor x64 = random_tensor({1, 2, 5, 5}, 12, -1.0, 1.0, DType::f64);
+  Tensor x = x64.to(DType::f32);
+  set_requires_grad(x, true);
+  set_requires_grad(x64, true);
+  const Tensor w = frozen({2, 2, 3, 3}, 13);
+  BatchNormState state{.running_mean = frozen({2}, 14), .running_var = add_scalar(abs(frozen({2}, 15)), 0.1)};
+  auto chain = [&](const Tensor& input, const Tensor& weight, BatchNormState& s) {
+    const Tensor h = relu(conv2d(input, weight, Tensor(), {.stride = 1, .padding = 1}));
+    const Tensor g = batch_norm(h, Tensor(), Tensor(), s, /*training=*/false);
+    return sum(mul(sub(g, mul_scalar(h, 0.5)), add(g, h)));
+  };
+  backward(chain(x, w, state));
+  BatchNormState state64{.running_mean = state.running_mean.to(DType::f64),
+                         .running_var = state.running_var.to(DType::f64)};
+  backward(chain(x64, w.to(DType::f64), state64));
+  EXPECT_TRUE(tensors_near(grad(x), grad(x64).to(DType::f32), 1e-4, 1e-5));
+}
+
+}  // namespace
+}  // namespace fsa::testing

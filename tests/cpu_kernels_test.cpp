@@ -313,6 +313,28 @@ TEST(HostMemory, LargeBlocksAreReusedAndReleased) {
   EXPECT_EQ(host_cached_bytes(), 0u);
 }
 
+TEST(HostMemory, ALargerCachedBlockServesASmallerRequestWhole) {
+  host_release_cached();
+  const size_t large = size_t{3} << 20, small = size_t{2} << 20, tiny = size_t{1} << 20;
+  void* block = host_allocate(large);
+  host_free(block, large);
+  // Less than twice smaller: the cached block is lent, and counted, whole.
+  const size_t before = host_memory_stats().in_use;
+  void* lent = host_allocate(small);
+  EXPECT_EQ(lent, block);
+  EXPECT_EQ(host_memory_stats().in_use, before + large);
+  std::memset(lent, 2, small);
+  host_free(lent, small);
+  EXPECT_EQ(host_memory_stats().in_use, before);
+  EXPECT_EQ(host_cached_bytes(), large);
+  // Twice smaller or more: a block of its own.
+  void* own = host_allocate(tiny);
+  EXPECT_NE(own, block);
+  EXPECT_EQ(host_cached_bytes(), large);
+  host_free(own, tiny);
+  host_release_cached();
+}
+
 TEST(HostMemory, CountsBytesInUseAndTheirPeak) {
   const size_t base = host_memory_stats().in_use;
   host_reset_peak();

@@ -1,7 +1,8 @@
 // host_memory.h: the CPU backend's host allocator (memory.cpp), shared by tensors and by
-// kernel scratch buffers. Blocks of 64 KiB and more are cached by size when freed and handed
-// out again, so a training or attack loop that allocates the same shapes every iteration
-// stops paying for mmap, page faults and zeroing after the first one.
+// kernel scratch buffers. Blocks of 64 KiB and more are cached when freed and handed out
+// again (the smallest that fits, if less than twice the request), so a training or attack
+// loop that allocates the same shapes every iteration stops paying for mmap, page faults and
+// zeroing after the first one, and holds few blocks beyond those it uses at once.
 #pragma once
 
 #include <cstddef>

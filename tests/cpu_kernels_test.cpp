@@ -242,11 +242,14 @@ TEST(PackedConv, MethodChoice) {
   const auto method = [&](Shape x, Shape w, Conv2dParams p) {
     return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
   };
-  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct; a
-  // 4x4 image with 512 output channels (2/3 of its grid thrown away) packs.
+  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct, and
+  // so does ResNet-20's 8x8 stage at batch 128 (a quarter of its grid thrown away); two 4x4
+  // images with 512 output channels (half of their grid thrown away) pack.
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::im2col);
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({128, 64, 8, 8}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::im2col);

@@ -9,6 +9,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/variable.h"
+#include "tensor/backend.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -149,6 +150,29 @@ TEST(BatchNormForward, Float32MatchesFloat64) {
       batch_norm(x.to(DType::f32), gamma.to(DType::f32), beta.to(DType::f32), state32, true);
   EXPECT_TRUE(tensors_near(y32, y64, 1e-5, 1e-5));
   EXPECT_TRUE(tensors_near(state32.running_var, state64.running_var, 1e-6, 1e-6));
+}
+
+// The statistics take one pass over values shifted by the channel's first value: a mean far
+// larger than the spread (1000 +- 0.01) keeps the variance to 1e-9 (E[x^2] - E[x]^2 without
+// the shift would lose about 1e-5 of it).
+TEST(BatchNormStats, LargeMeanSmallSpread) {
+  const Tensor spread = random_tensor({8, 2, 5, 5}, 112, -0.01, 0.01);
+  const Tensor x = add_scalar(spread, 1000.0);
+  const BatchNormStats stats = backend_for(Device::cpu).batch_norm_stats(x);
+  const std::vector<double> values = x.to_vector();
+  for (int64_t c = 0; c < 2; ++c) {
+    double sum = 0.0, squares = 0.0;
+    std::vector<double> channel;
+    for (int64_t n = 0; n < 8; ++n) {
+      for (int64_t i = 0; i < 25; ++i) channel.push_back(values[(n * 2 + c) * 25 + i]);
+    }
+    for (const double v : channel) sum += v;
+    const double mean = sum / static_cast<double>(channel.size());
+    for (const double v : channel) squares += (v - mean) * (v - mean);
+    const double variance = squares / static_cast<double>(channel.size());
+    EXPECT_NEAR(stats.mean.to_vector()[c], mean, 1e-12);
+    EXPECT_NEAR(stats.var.to_vector()[c], variance, 1e-9 * variance);
+  }
 }
 
 TEST(BatchNormErrors, NameTheOpAndShapes) {

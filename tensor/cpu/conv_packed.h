@@ -1,8 +1,9 @@
 // conv_packed.h: float32 convolution on the GEMM micro-kernels, in two ways:
 //   im2col (conv_packed.cpp): the packed GEMM with the im2col matrix of the whole batch
 //     packed straight from the images (never materialised); any stride;
-//   direct (conv_direct.cpp): stride 1 only; B rows read in place from zero-padded copies of
-//     the images, on an output grid that includes 2 padding thrown-away columns per row.
+//   direct (conv_direct.cpp): stride 1 only; B rows read in place from a zero-padded copy of
+//     the batch, on an output grid that includes the padding shared by neighbouring rows
+//     and images (thrown-away positions).
 // The three passes:
 //   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
 //   backward data    direct (stride 1): dx = dy convolved with the flipped, transposed w (as
@@ -51,8 +52,8 @@ ConvMethod choose_backward_data_method(const ConvGeometry& g);
 // extra work costs less than packing the transposed im2col operand (which grows as 1 / K).
 ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKernel& kernel);
 
-// conv_direct.cpp: the direct forward (stride 1), and the fraction of extra columns it
-// computes (grid columns per image / (P Q)).
+// conv_direct.cpp: the direct forward (stride 1), and the work it computes per output
+// (grid positions / (N P Q)).
 void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
                            float* y, const MicroKernel& kernel);
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);

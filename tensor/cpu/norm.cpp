@@ -3,6 +3,7 @@
 // The elementwise passes run in the tensor's type, with per-channel coefficients computed in
 // double.
 // The caller passes undefined gamma/beta for "no affine transform".
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -20,18 +21,26 @@ struct ChannelLayout {
   int64_t per_channel() const { return batch * spatial; }
 };
 
-// The sum in double of term(flat_index) over the values of channel c. Each image's run of
-// `spatial` values is summed as a SIMD reduction (vector lanes, then the lanes added): the
-// order differs from a left-to-right sum but is fixed for a build, so results repeat.
-template <typename Term>
-double channel_sum(const ChannelLayout& layout, int64_t c, Term&& term) {
-  double total = 0.0;
+// The sums in double of first(i) and second(i) over the flat indices i of channel c's
+// values, in one pass. Each image's run of `spatial` values is summed as a SIMD reduction
+// (vector lanes, then the lanes added): the order differs from a left-to-right sum but is
+// fixed for a build, so results repeat.
+struct SumPair {
+  double first = 0.0, second = 0.0;
+};
+template <typename First, typename Second>
+SumPair channel_sums(const ChannelLayout& layout, int64_t c, First&& first, Second&& second) {
+  SumPair total;
   for (int64_t n = 0; n < layout.batch; ++n) {
     const int64_t base = (n * layout.channels + c) * layout.spatial;
-    double run = 0.0;
-#pragma omp simd reduction(+ : run)
-    for (int64_t s = 0; s < layout.spatial; ++s) run += term(base + s);
-    total += run;
+    double run_first = 0.0, run_second = 0.0;
+#pragma omp simd reduction(+ : run_first, run_second)
+    for (int64_t s = 0; s < layout.spatial; ++s) {
+      run_first += first(base + s);
+      run_second += second(base + s);
+    }
+    total.first += run_first;
+    total.second += run_second;
   }
   return total;
 }
@@ -70,15 +79,21 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
     const double count = static_cast<double>(layout.per_channel());
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
-      // Two passes: the mean first, then the squared deviations (no cancellation).
-      const double mean =
-          channel_sum(layout, c, [in](int64_t i) -> double { return in[i]; }) / count;
-      const double squares = channel_sum(layout, c, [in, mean](int64_t i) {
-        const double deviation = in[i] - mean;
-        return deviation * deviation;
-      });
+      // One pass over the values shifted by the channel's first value: sums of d and d^2,
+      // d = x - shift. With the shift inside the data's range, var = E[d^2] - E[d]^2 keeps
+      // double's precision for any mean (no cancellation of large squares).
+      const double shift = in[c * layout.spatial];
+      const SumPair sums = channel_sums(
+          layout, c, [in, shift](int64_t i) -> double { return in[i] - shift; },
+          [in, shift](int64_t i) -> double {
+            const double d = in[i] - shift;
+            return d * d;
+          });
+      const double shifted_mean = sums.first / count;
+      const double mean = shift + shifted_mean;
+      const double variance = std::max(0.0, sums.second / count - shifted_mean * shifted_mean);
       means[c] = static_cast<T>(mean);
-      vars[c] = static_cast<T>(squares / count);
+      vars[c] = static_cast<T>(variance);
     }
   });
   return stats;
@@ -138,10 +153,10 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
       const double channel_mean = means[c];
-      const double dy_sum = channel_sum(layout, c, [dys](int64_t i) -> double { return dys[i]; });
-      const double dy_xhat_sum = inv_std * channel_sum(layout, c, [=](int64_t i) {
-                                   return dys[i] * (in[i] - channel_mean);
-                                 });
+      const SumPair sums = channel_sums(
+          layout, c, [dys](int64_t i) -> double { return dys[i]; },
+          [=](int64_t i) -> double { return dys[i] * (in[i] - channel_mean); });
+      const double dy_sum = sums.first, dy_xhat_sum = inv_std * sums.second;
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
       // Training: dx = scale dy + centred_scale (x - mean) + offset. Eval: dx = scale dy (x
       // is not read, so a non-finite input cannot leak into dx).

@@ -27,7 +27,7 @@ constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 // The padded input planes and the output grid of one convolution.
 struct Grid {
   int64_t Hs, Ws;   // rows from one image to the next; positions from one row to the next
-  int64_t plane;    // floats per channel: N Hs rows, then max(padding, R) more, of Ws
+  int64_t plane;    // floats per channel: N Hs + max(padding, R) rows of Ws
   int64_t columns;  // output grid positions, N Hs Ws rounded up to whole panels
   int64_t slack;    // zeros after the last plane: the last panel reads up to nr + S - 2 past
 };
@@ -38,8 +38,8 @@ Grid grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
             .plane = 0,
             .columns = 0,
             .slack = kernel.nr + g.S};
-  // The last image's grid rows read up to R - 1 rows further; the first image's padding
-  // rows come first.
+  // Rows: `padding` zero rows, then N images of Hs rows (N Hs + padding in all); and the
+  // grid's last row, N Hs - 1, reads R - 1 rows further.
   grid.plane = (g.N * grid.Hs + std::max(g.padding, g.R)) * grid.Ws;
   grid.columns = round_up_to_panels(g.N * grid.Hs * grid.Ws, kernel.nr);
   return grid;

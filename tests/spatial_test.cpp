@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 #include <string>
@@ -91,6 +92,42 @@ TEST(MaxPool2d, ForwardValues) {
                                 4, 4);
   EXPECT_TRUE(tensors_near(max_pool2d(negative, {.kernel = 3, .stride = 2, .padding = 1}),
                            image({-1, -2, -3, -4}, 2, 2), 0, 0));
+}
+
+// Kernel 2, stride 2 on even extents takes a fast path; it must choose as the general
+// windows do, NaN included (a NaN anywhere in a window wins, as in PyTorch).
+TEST(MaxPool2d, WholeBlocksMatchTheGeneralWindows) {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    Tensor x = random_tensor({2, 3, 6, 8}, 33, -1.0, 1.0, dtype);
+    std::vector<double> values = x.to_vector();
+    values[5] = std::nan("");    // plane 0, row 0, column 5: window (0, 2)
+    values[48 + 9] = std::nan("");  // plane 1, row 1, column 1: window (0, 0)
+    x = Tensor::from_vector(values, x.shape(), dtype);
+    const Tensor y = max_pool2d(x, {.kernel = 2, .stride = 2});
+    std::vector<double> expected;
+    for (int64_t plane = 0; plane < 6; ++plane) {
+      for (int64_t oh = 0; oh < 3; ++oh) {
+        for (int64_t ow = 0; ow < 4; ++ow) {
+          double best = values[plane * 48 + 2 * oh * 8 + 2 * ow];
+          for (const int64_t offset : {1, 8, 9}) {
+            const double v = values[plane * 48 + 2 * oh * 8 + 2 * ow + offset];
+            if (v > best || std::isnan(v)) best = v;
+          }
+          expected.push_back(best);
+        }
+      }
+    }
+    const std::vector<double> got = y.to_vector();
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (std::isnan(expected[i])) {
+        EXPECT_TRUE(std::isnan(got[i])) << i;
+      } else {
+        EXPECT_EQ(got[i], expected[i]) << i;
+      }
+    }
+    EXPECT_TRUE(std::isnan(got[2]) && std::isnan(got[12]));
+  }
 }
 
 TEST(MaxPool2d, CeilModeKeepsThePartialLastWindow) {

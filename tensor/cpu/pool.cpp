@@ -48,10 +48,37 @@ int64_t window_argmax(const T* plane, int64_t in_w, const Window& rows, const Wi
   for (int64_t h = rows.start; h < rows.end; ++h) {
     for (int64_t w = cols.start; w < cols.end; ++w) {
       const T value = plane[h * in_w + w];
-      if (value > plane[best] || std::isnan(value)) best = h * in_w + w;
+      if (value > plane[best] || std::isnan(value)) best = h * in_w + w;  // as max_or_nan
     }
   }
   return best;
+}
+
+// window_argmax's choice between the best so far and the next value in row-major order.
+template <typename T>
+T max_or_nan(T best, T value) {
+  return (value > best || std::isnan(value)) ? value : best;
+}
+
+// Max pooling whose windows are the whole input's disjoint 2x2 blocks (kernel 2, stride 2,
+// no padding, even extents: VGG's pooling): the values window_argmax selects, without the
+// per-window bookkeeping, so that the loop vectorises.
+template <typename T>
+void max_pool_2x2_plane(const T* src, int64_t in_w, int64_t out_h, int64_t out_w, T* dst) {
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const T* __restrict top = src + 2 * oh * in_w;
+    const T* __restrict bottom = top + in_w;
+    T* __restrict row = dst + oh * out_w;
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      const T top_max = max_or_nan(top[2 * ow], top[2 * ow + 1]);
+      row[ow] = max_or_nan(max_or_nan(top_max, bottom[2 * ow]), bottom[2 * ow + 1]);
+    }
+  }
+}
+
+bool is_whole_2x2_blocks(const PlaneDims& d, const Pool2dParams& p) {
+  return p.kernel == 2 && p.stride == 2 && p.padding == 0 && d.in_h == 2 * d.out_h &&
+         d.in_w == 2 * d.out_w;
 }
 
 }  // namespace
@@ -119,6 +146,10 @@ Tensor CpuBackend::max_pool2d_forward(const Tensor& x, const Pool2dParams& p) co
     for (int64_t plane = 0; plane < d.planes; ++plane) {
       const T* src = in + plane * d.in_h * d.in_w;
       T* dst = out + plane * d.out_h * d.out_w;
+      if (is_whole_2x2_blocks(d, p)) {
+        max_pool_2x2_plane(src, d.in_w, d.out_h, d.out_w, dst);
+        continue;
+      }
       for (int64_t oh = 0; oh < d.out_h; ++oh) {
         const Window rows = pool_window(oh, d.in_h, p);
         for (int64_t ow = 0; ow < d.out_w; ++ow) {

@@ -242,6 +242,8 @@ Tensor CpuBackend::avg_pool2d_backward(const Tensor& dy, const Shape& x_shape,
   return dx;
 }
 
+// Each input row is widened once (every value `scale` times), then copied to the other
+// scale - 1 output rows.
 Tensor CpuBackend::upsample_nearest_forward(const Tensor& x, int64_t scale) const {
   const int64_t planes = x.dim(0) * x.dim(1), in_h = x.dim(2), in_w = x.dim(3);
   const int64_t out_h = in_h * scale, out_w = in_w * scale;
@@ -253,20 +255,25 @@ Tensor CpuBackend::upsample_nearest_forward(const Tensor& x, int64_t scale) cons
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* src = in + plane * in_h * in_w;
       T* dst = out + plane * out_h * out_w;
-      for (int64_t h = 0; h < out_h; ++h) {
-        for (int64_t w = 0; w < out_w; ++w)
-          dst[h * out_w + w] = src[(h / scale) * in_w + w / scale];
+      for (int64_t i = 0; i < in_h; ++i) {
+        T* first_row = dst + i * scale * out_w;
+        for (int64_t j = 0; j < in_w; ++j) {
+          for (int64_t s = 0; s < scale; ++s) first_row[j * scale + s] = src[i * in_w + j];
+        }
+        for (int64_t r = 1; r < scale; ++r) {
+          std::copy(first_row, first_row + out_w, first_row + r * out_w);
+        }
       }
     }
   });
   return y;
 }
 
-// dx[i,j] = sum of dy over the scale x scale block that copied x[i,j].
+// dx[i,j] = sum of dy over the scale x scale block that copied x[i,j], in row-major order.
 Tensor CpuBackend::upsample_nearest_backward(const Tensor& dy, int64_t scale) const {
   const int64_t planes = dy.dim(0) * dy.dim(1), out_h = dy.dim(2), out_w = dy.dim(3);
   const int64_t in_h = out_h / scale, in_w = out_w / scale;
-  Tensor dx = Tensor::zeros(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
+  Tensor dx = Tensor::empty(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
   dispatch_float(dy.dtype(), "upsample_nearest_backward", [&]<typename T>() {
     const T* dys = dy.data<T>();
     T* dxs = dx.data<T>();
@@ -274,9 +281,15 @@ Tensor CpuBackend::upsample_nearest_backward(const Tensor& dy, int64_t scale) co
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* src = dys + plane * out_h * out_w;
       T* dst = dxs + plane * in_h * in_w;
-      for (int64_t h = 0; h < out_h; ++h) {
-        for (int64_t w = 0; w < out_w; ++w)
-          dst[(h / scale) * in_w + w / scale] += src[h * out_w + w];
+      for (int64_t i = 0; i < in_h; ++i) {
+        for (int64_t j = 0; j < in_w; ++j) {
+          const T* block = src + i * scale * out_w + j * scale;
+          T sum = T(0);
+          for (int64_t r = 0; r < scale; ++r) {
+            for (int64_t s = 0; s < scale; ++s) sum += block[r * out_w + s];
+          }
+          dst[i * in_w + j] = sum;
+        }
       }
     }
   });

@@ -105,7 +105,8 @@ TEST(SavedState, GradientsAreUnchanged) {
   set_requires_grad(x, true);
   set_requires_grad(x64, true);
   const Tensor w = frozen({2, 2, 3, 3}, 13);
-  BatchNormState state{.running_mean = frozen({2}, 14), .running_var = add_scalar(abs(frozen({2}, 15)), 0.1)};
+  BatchNormState state{.running_mean = frozen({2}, 14),
+                       .running_var = add_scalar(abs(frozen({2}, 15)), 0.1)};
   auto chain = [&](const Tensor& input, const Tensor& weight, BatchNormState& s) {
     const Tensor h = relu(conv2d(input, weight, Tensor(), {.stride = 1, .padding = 1}));
     const Tensor g = batch_norm(h, Tensor(), Tensor(), s, /*training=*/false);

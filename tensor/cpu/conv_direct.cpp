@@ -119,7 +119,7 @@ void conv2d_forward_direct(const float* x, const float* w, const float* bias, co
   ScratchBuffer<float> x_pad(g.C * grid.plane + grid.slack);
   pad_images(x, g, grid, x_pad.get());
   // The weights as A panels of mr output channels over all taps, packed once.
-  const int64_t row_panels = (g.K + kernel.mr - 1) / kernel.mr;
+  const int64_t row_panels = round_up_to_panels(g.K, kernel.mr) / kernel.mr;
   ScratchBuffer<float> packed_weights(row_panels * kernel.mr * taps);
   StridedOperand(w, {.stride = taps}, {.stride = 1})
       .pack(0, g.K, 0, taps, kernel.mr, packed_weights.get());

@@ -47,7 +47,6 @@ void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
       depth, a, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
 }
 
-
 }  // namespace
 
 MicroKernel portable_micro_kernel() {
@@ -71,7 +70,8 @@ const MicroKernel& micro_kernel_for(int64_t rows) {
   for (const MicroKernel& kernel : kernels) {
     if (std::strcmp(kernel.family, best->family) != 0) break;
     // A shorter tile wins when it computes at least 1/16 fewer rows.
-    if (16 * round_up_to_panels(rows, kernel.mr) <= 15 * round_up_to_panels(rows, best->mr)) best = &kernel;
+    if (16 * round_up_to_panels(rows, kernel.mr) <= 15 * round_up_to_panels(rows, best->mr))
+      best = &kernel;
   }
   return *best;
 }

@@ -170,10 +170,12 @@ void multiply_region(const Region& region, int64_t K, const PackedA& a, const Ge
                      const GemmOutput& c, const MicroKernel& kernel) {
   if (region.row_end <= region.row_begin || region.col_end <= region.col_begin) return;
   // Whole panels only: the last panel of a block is padded up to mr or nr.
-  const int64_t row_block = std::min(round_up_to_panels(region.row_end - region.row_begin, kernel.mr),
-                                     kRowBlock / kernel.mr * kernel.mr);
-  const int64_t col_block = std::min(round_up_to_panels(region.col_end - region.col_begin, kernel.nr),
-                                     kColumnBlock / kernel.nr * kernel.nr);
+  const int64_t row_block =
+      std::min(round_up_to_panels(region.row_end - region.row_begin, kernel.mr),
+               kRowBlock / kernel.mr * kernel.mr);
+  const int64_t col_block =
+      std::min(round_up_to_panels(region.col_end - region.col_begin, kernel.nr),
+               kColumnBlock / kernel.nr * kernel.nr);
   const int64_t depth_block = std::min(K, kDepthBlock);
   ScratchBuffer<float> packed_b(depth_block * col_block);
   for (int64_t i0 = region.row_begin; i0 < region.row_end; i0 += row_block) {

@@ -40,24 +40,29 @@ PlaneDims pool_dims(const Shape& x_shape, const Pool2dParams& p) {
           pool2d_output_size(x_shape[3], p)};
 }
 
-// Flat in-plane index of the window's maximum; the first one in row-major order on ties.
-// A NaN wins (and propagates) as in PyTorch.
+// Whether `value`, met after `best` in row-major order, takes its place as the maximum: only
+// if larger (ties keep the first), or if it is a NaN (NaN wins and propagates, as in PyTorch).
+template <typename T>
+bool replaces_maximum(T best, T value) {
+  return value > best || std::isnan(value);
+}
+
+// Flat in-plane index of the window's maximum (replaces_maximum, in row-major order).
 template <typename T>
 int64_t window_argmax(const T* plane, int64_t in_w, const Window& rows, const Window& cols) {
   int64_t best = rows.start * in_w + cols.start;
   for (int64_t h = rows.start; h < rows.end; ++h) {
     for (int64_t w = cols.start; w < cols.end; ++w) {
       const T value = plane[h * in_w + w];
-      if (value > plane[best] || std::isnan(value)) best = h * in_w + w;  // as max_or_nan
+      if (replaces_maximum(plane[best], value)) best = h * in_w + w;
     }
   }
   return best;
 }
 
-// window_argmax's choice between the best so far and the next value in row-major order.
 template <typename T>
 T max_or_nan(T best, T value) {
-  return (value > best || std::isnan(value)) ? value : best;
+  return replaces_maximum(best, value) ? value : best;
 }
 
 // Max pooling whose windows are the whole input's disjoint 2x2 blocks (kernel 2, stride 2,
@@ -142,11 +147,12 @@ Tensor CpuBackend::max_pool2d_forward(const Tensor& x, const Pool2dParams& p) co
   dispatch_float(x.dtype(), "max_pool2d_forward", [&]<typename T>() {
     const T* in = x.data<T>();
     T* out = y.data<T>();
+    const bool whole_2x2_blocks = is_whole_2x2_blocks(d, p);
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
       const T* src = in + plane * d.in_h * d.in_w;
       T* dst = out + plane * d.out_h * d.out_w;
-      if (is_whole_2x2_blocks(d, p)) {
+      if (whole_2x2_blocks) {
         max_pool_2x2_plane(src, d.in_w, d.out_h, d.out_w, dst);
         continue;
       }

@@ -56,6 +56,19 @@ void conv_forward(benchmark::State& state, ConvShape s) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
 }
 
+// The float32 forward alone, with a given method.
+void conv_forward_method(benchmark::State& state, ConvShape s, ConvMethod method) {
+  const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), w = random_input({s.k, s.c, 3, 3}, 2);
+  Tensor y = Tensor::empty({s.n, s.k, s.h, s.h});
+  const ConvGeometry g =
+      conv_geometry(x.shape(), w.shape(), {.stride = 1, .padding = 1}, "bench");
+  for (auto _ : state) {
+    conv2d_forward_f32(x.data<float>(), w.data<float>(), nullptr, g, y.data<float>(),
+                       {.method = method});
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
+}
+
 // Forward plus the backward of data, weight and bias (3x the forward FLOPs).
 void conv_forward_backward(benchmark::State& state, ConvShape s) {
   const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), w = random_input({s.k, s.c, 3, 3}, 2);
@@ -125,6 +138,14 @@ void register_benchmarks() {
     benchmark::RegisterBenchmark((std::string("BM_conv2d_forward_backward/cpu/") + s.name).c_str(),
                                  conv_forward_backward, s)
         ->Unit(benchmark::kMillisecond);
+    for (const auto& [method, name] : {std::pair{ConvMethod::im2col, "im2col"},
+                                       {ConvMethod::direct, "direct"},
+                                       {ConvMethod::winograd, "winograd"}}) {
+      benchmark::RegisterBenchmark(
+          (std::string("BM_conv2d_forward/cpu/") + s.name + "/" + name).c_str(),
+          conv_forward_method, s, method)
+          ->Unit(benchmark::kMillisecond);
+    }
     for (const auto& [method, name] : {std::pair{ConvMethod::im2col, "im2col"}, {ConvMethod::direct, "direct"}}) {
       benchmark::RegisterBenchmark(
           (std::string("BM_conv2d_backward_weight/cpu/") + s.name + "/" + name).c_str(),

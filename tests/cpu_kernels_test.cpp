@@ -184,7 +184,7 @@ std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
 
 // Output rows that split micro-panels (Q = 5, 7, 13), images that end inside a panel,
 // strides 1 and 2, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
-// columns), non-square kernels, 1x1 kernels, and one case large enough for two threads.
+// columns; 2 for a 3x3 kernel: Winograd's widest grid), non-square kernels, 1x1 kernels, and one case large enough for two threads.
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
       {{3, 5, 7, 5}, {9, 5, 3, 3}, {.stride = 1, .padding = 1}},
@@ -196,6 +196,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{2, 6, 7, 7}, {5, 6, 1, 1}, {.stride = 2, .padding = 0}},
       {{4, 24, 16, 16}, {40, 24, 3, 3}, {.stride = 1, .padding = 1}},
       {{4, 16, 16, 16}, {20, 16, 3, 3}, {.stride = 2, .padding = 1}},
+      {{3, 5, 7, 9}, {6, 5, 3, 3}, {.stride = 1, .padding = 2}},
   };
   return cases;
 }
@@ -216,10 +217,12 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
     const Tensor x32 = x.to(DType::f32), w32 = w.to(DType::f32), b32 = b.to(DType::f32);
     const Tensor dy32 = dy.to(DType::f32);
     for (const MicroKernel& kernel : supported_micro_kernels()) {
-      for (const ConvMethod method : {ConvMethod::im2col, ConvMethod::direct}) {
+      for (const ConvMethod method :
+           {ConvMethod::im2col, ConvMethod::direct, ConvMethod::winograd}) {
         if (method == ConvMethod::direct && g.stride != 1) continue;
-        SCOPED_TRACE(::testing::Message() << c << " " << kernel.name << " "
-                                          << (method == ConvMethod::direct ? "direct" : "im2col"));
+        if (method == ConvMethod::winograd && !winograd_applies(g)) continue;
+        SCOPED_TRACE(::testing::Message() << c << " " << kernel.name << " method "
+                                          << static_cast<int>(method));
         const ConvOptions options{.kernel = &kernel, .method = method};
         Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
         Tensor dw = Tensor::full(c.w, 5.0);
@@ -242,15 +245,23 @@ TEST(PackedConv, MethodChoice) {
   const auto method = [&](Shape x, Shape w, Conv2dParams p) {
     return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
   };
-  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct, and
-  // so does ResNet-20's 8x8 stage at batch 128 (a quarter of its grid thrown away); two 4x4
-  // images with 512 output channels (half of their grid thrown away) pack.
+  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct;
+  // ResNet-20's 8x8 stage at batch 128 (2304 tiles, 64 channels) goes Winograd, and so would
+  // its 16-channel stage if it had 32 channels; 8 images of 8x8 with 256 channels (144
+  // tiles) pack im2col (a fifth of their direct grid thrown away); two 4x4 images with 512 output channels (half of their direct grid
+  // thrown away) pack.
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::im2col);
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({128, 64, 8, 8}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::winograd);
+  EXPECT_EQ(method({128, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
+  EXPECT_EQ(method({128, 32, 32, 32}, {16, 32, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::winograd);
+  EXPECT_EQ(method({8, 256, 8, 8}, {256, 256, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::im2col);
   EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::im2col);
 }

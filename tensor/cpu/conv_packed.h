@@ -19,7 +19,7 @@
 
 namespace fsa {
 
-enum class ConvMethod { automatic, im2col, direct };
+enum class ConvMethod { automatic, im2col, direct, winograd };
 
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
 // and each pass picks the method it expects to be faster (choose_*_method below). A forced
@@ -39,8 +39,10 @@ void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometr
 void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeometry& g, float* dw,
                                 const ConvOptions& options = {});
 
-// The method the forward of `g` uses with `kernel`: direct for stride 1 when its thrown-away
-// columns cost less than packing im2col panels (which grows as 1 / K).
+// The method the forward of `g` uses with `kernel`: Winograd where it applies with at least
+// 32 input channels (its products have depth C) and 2048 tiles (it transforms all K C filters
+// per call); otherwise direct for stride 1 when its thrown-away columns cost less than
+// packing im2col panels (which grows as 1 / K).
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
 
 // The method the input gradient of `g` uses: direct (a convolution with C output channels)
@@ -63,5 +65,13 @@ double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
 void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGeometry& g,
                                    float* dw, const MicroKernel& kernel);
 double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel& kernel);
+
+// conv_winograd.cpp: the forward by Winograd's F(2x2, 3x3), for 3x3 kernels with stride 1
+// and padding <= 2 (winograd_applies), with 4 instead of 9 multiply-adds per output and tap row.
+bool winograd_applies(const ConvGeometry& g);
+// Its 2x2 output tiles, counted on the grid of the whole batch.
+int64_t winograd_tile_count(const ConvGeometry& g);
+void conv2d_forward_winograd(const float* x, const float* w, const float* bias,
+                             const ConvGeometry& g, float* y, const MicroKernel& kernel);
 
 }  // namespace fsa

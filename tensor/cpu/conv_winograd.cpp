@@ -1,0 +1,305 @@
+// conv_winograd.cpp: float32 3x3 stride-1 convolution by Winograd's minimal filtering
+// F(2x2, 3x3) (Lavin and Gray, 2016). Each 2x2 block of outputs is A^T [U ⊙ V] A summed over
+// channels, with U = G w G^T the 4x4 transform of a 3x3 filter and V = B^T d B that of the
+// block's 4x4 input tile d. Per position xi of the 4x4 transforms the sum over channels is a
+// product M_xi (K, tiles) = U_xi (K, C) V_xi (C, tiles): 16 GEMMs, with 16 multiply-adds per
+// 4 outputs instead of 36.
+// The images of a channel are laid side by side, zero-padded, in one wide plane (the zeros
+// between two images are the padding of both, as in conv_direct.cpp), so that every row of
+// tiles spans the whole batch and the transforms run on long vectors even for 4x4 maps; the
+// tiles that straddle two images are thrown away. The tiles go in chunks whose V and M stay
+// in L2: per chunk the input is transformed straight into the micro-kernel's B panels, the
+// 16 products run, and the output transform writes y.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "tensor/check.h"
+#include "tensor/cpu/conv_packed.h"
+#include "tensor/cpu/gemm_packed.h"
+#include "tensor/cpu/host_memory.h"
+
+namespace fsa {
+
+namespace {
+
+constexpr int64_t kPositions = 16;    // 4 x 4 transformed values per tile
+constexpr int64_t kDepthBlock = 256;  // channels per micro-kernel call (as gemm_packed.cpp)
+constexpr int64_t kChunkFloats = int64_t{1} << 16;  // V of one chunk: 256 KiB
+constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
+
+// The wide plane and its tiles. Image n's pixel (h, w) lies at plane row padding + h,
+// column padding + n (W + padding) + w; output (n, p, q) at grid row p, grid column
+// n (W + padding) + q (q < Q <= W + padding), which reads plane rows p..p+2 and columns
+// from that grid column on. Tile (row, col) holds grid rows 2 row + i, columns 2 col + j.
+// The plane is stored split by column parity: plane column 2 m + parity of plane row r at
+// split[(2 r + parity) half_width + m], so that consecutive tiles read consecutive floats.
+struct Tiling {
+  int64_t image_width;     // W + padding: grid columns per image
+  int64_t rows, cols;      // tile rows and tile columns
+  int64_t count;           // rows x cols
+  int64_t half_width;      // floats per row of each parity: cols + 1
+  int64_t plane;           // floats of one channel's split plane: (2 rows + 2) 2 half_width
+  int64_t chunk;           // tiles per chunk, whole panels of nr
+};
+
+Tiling tiling_of(const ConvGeometry& g, const MicroKernel& kernel, int threads) {
+  Tiling t{.image_width = g.W + g.padding};
+  t.rows = (g.P + 1) / 2;
+  t.cols = (g.N * t.image_width + 1) / 2;
+  t.count = t.rows * t.cols;  // winograd_tile_count
+  t.half_width = t.cols + 1;
+  t.plane = (2 * t.rows + 2) * 2 * t.half_width;
+  const int64_t panels_in_l2 =
+      std::clamp<int64_t>(kChunkFloats / (kPositions * g.C * kernel.nr), 1, 8);
+  // At least two chunks per thread where the tiles allow it, so that no thread idles.
+  const int64_t panels_per_thread =
+      round_up_to_panels(t.count, kernel.nr) / kernel.nr / (2 * threads);
+  t.chunk = kernel.nr * std::clamp<int64_t>(panels_per_thread, 1, panels_in_l2);
+  return t;
+}
+
+// The split wide planes of every channel (see Tiling), zero where no pixel lies.
+void split_planes(const float* x, const ConvGeometry& g, const Tiling& t, float* split) {
+#pragma omp parallel for if (g.C * t.plane > 32768)
+  for (int64_t c = 0; c < g.C; ++c) {
+    float* plane = split + c * t.plane;
+    std::fill(plane, plane + t.plane, 0.0f);
+    for (int64_t h = 0; h < g.H; ++h) {
+      float* row = plane + (g.padding + h) * 2 * t.half_width;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float* in = x + ((n * g.C + c) * g.H + h) * g.W;
+        const int64_t first = g.padding + n * t.image_width;  // plane column of w = 0
+        for (int64_t w = 0; w < g.W; ++w) {
+          const int64_t column = first + w;
+          row[(column % 2) * t.half_width + column / 2] = in[w];
+        }
+      }
+    }
+  }
+}
+
+// u = G w G^T for one 3x3 filter, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+std::array<float, kPositions> transform_filter(const float* w) {
+  float gw[4][3];  // G w
+  for (int j = 0; j < 3; ++j) {
+    const float w0 = w[j], w1 = w[3 + j], w2 = w[6 + j];
+    gw[0][j] = w0;
+    gw[1][j] = 0.5f * (w0 + w1 + w2);
+    gw[2][j] = 0.5f * (w0 - w1 + w2);
+    gw[3][j] = w2;
+  }
+  std::array<float, kPositions> u;
+  for (int i = 0; i < 4; ++i) {
+    const float t0 = gw[i][0], t1 = gw[i][1], t2 = gw[i][2];
+    u[i * 4 + 0] = t0;
+    u[i * 4 + 1] = 0.5f * (t0 + t1 + t2);
+    u[i * 4 + 2] = 0.5f * (t0 - t1 + t2);
+    u[i * 4 + 3] = t2;
+  }
+  return u;
+}
+
+// The 16 filter transforms as A panels: position xi's (K, C) matrix packed for the
+// micro-kernel at packed + xi * (K rounded up to mr) C.
+void pack_filters(const float* w, const ConvGeometry& g, const MicroKernel& kernel,
+                  float* packed) {
+  ScratchBuffer<float> u(kPositions * g.K * g.C);  // u[xi][k][c]
+  for (int64_t k = 0; k < g.K; ++k) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      const std::array<float, kPositions> filter = transform_filter(w + (k * g.C + c) * 9);
+      for (int64_t xi = 0; xi < kPositions; ++xi) u.get()[(xi * g.K + k) * g.C + c] = filter[xi];
+    }
+  }
+  const int64_t rows = round_up_to_panels(g.K, kernel.mr);
+  for (int64_t xi = 0; xi < kPositions; ++xi) {
+    StridedOperand(u.get() + xi * g.K * g.C, {.stride = g.C}, {.stride = 1})
+        .pack(0, g.K, 0, g.C, kernel.mr, packed + xi * rows * g.C);
+  }
+}
+
+// Where the tiles of one chunk write: output (i, j) of tile u's 2x2 block goes to
+// y_k[outputs[(2 i + j) chunk + u]], y_k being channel k of the first output image; -1 for
+// the grid positions that are no output and the tiles past the last.
+void map_outputs(const ConvGeometry& g, const Tiling& t, int64_t t0, std::vector<int64_t>& outputs) {
+  outputs.assign(static_cast<size_t>(4 * t.chunk), -1);
+  const int64_t count = std::min(t.chunk, t.count - t0);
+  for (int64_t u = 0; u < count; ++u) {
+    const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t p = 2 * row + i, column = 2 * col + j;
+        const int64_t n = column / t.image_width, q = column % t.image_width;
+        if (p >= g.P || q >= g.Q || n >= g.N) continue;
+        outputs[static_cast<size_t>((2 * i + j) * t.chunk + u)] = n * g.K * g.P * g.Q + p * g.Q + q;
+      }
+    }
+  }
+}
+
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] applied to one column (or row) of 4 values.
+struct Four {
+  float v0, v1, v2, v3;
+};
+
+inline Four apply_bt(float d0, float d1, float d2, float d3) {
+  return {d0 - d2, d1 + d2, d2 - d1, d1 - d3};
+}
+
+// Four values `stride` apart.
+inline void store_four(Four values, int64_t stride, float* __restrict out) {
+  out[0] = values.v0;
+  out[stride] = values.v1;
+  out[2 * stride] = values.v2;
+  out[3 * stride] = values.v3;
+}
+
+// v = B^T d B for `count` consecutive tiles of one tile row of a split plane, from tile
+// column `col`; rows points at the row's first plane row. Value xi of tile k goes to
+// v[xi position_stride + k]. The loop over tiles runs on whole vectors.
+void transform_tiles(const float* rows, int64_t half_width, int64_t col, int64_t count,
+                     int64_t position_stride, float* __restrict v) {
+  // Plane row i of the tiles' d: even_i[k], odd_i[k], even_i[k + 1], odd_i[k + 1].
+  const float* __restrict even0 = rows + col;
+  const float* __restrict odd0 = even0 + half_width;
+  const float* __restrict even1 = odd0 + half_width;
+  const float* __restrict odd1 = even1 + half_width;
+  const float* __restrict even2 = odd1 + half_width;
+  const float* __restrict odd2 = even2 + half_width;
+  const float* __restrict even3 = odd2 + half_width;
+  const float* __restrict odd3 = even3 + half_width;
+#pragma GCC ivdep
+  for (int64_t k = 0; k < count; ++k) {
+    // B^T d, column by column: column j holds row i of e = B^T d in its value i.
+    const Four e0 = apply_bt(even0[k], even1[k], even2[k], even3[k]);
+    const Four e1 = apply_bt(odd0[k], odd1[k], odd2[k], odd3[k]);
+    const Four e2 = apply_bt(even0[k + 1], even1[k + 1], even2[k + 1], even3[k + 1]);
+    const Four e3 = apply_bt(odd0[k + 1], odd1[k + 1], odd2[k + 1], odd3[k + 1]);
+    // (B^T d) B, row by row.
+    store_four(apply_bt(e0.v0, e1.v0, e2.v0, e3.v0), position_stride, v + k);
+    store_four(apply_bt(e0.v1, e1.v1, e2.v1, e3.v1), position_stride, v + 4 * position_stride + k);
+    store_four(apply_bt(e0.v2, e1.v2, e2.v2, e3.v2), position_stride, v + 8 * position_stride + k);
+    store_four(apply_bt(e0.v3, e1.v3, e2.v3, e3.v3), position_stride,
+               v + 12 * position_stride + k);
+  }
+}
+
+// The input transform of the chunk from tile t0, written as B panels: position xi, panel
+// u / nr, channel c, column u % nr at v[((xi panels + u / nr) C + c) nr + u % nr]. Tiles
+// past the last are zero.
+void transform_inputs(const float* split, const ConvGeometry& g, const Tiling& t, int64_t t0,
+                      int64_t nr, float* v) {
+  const int64_t panels = t.chunk / nr, position_stride = panels * g.C * nr;
+  const int64_t count = std::min(t.chunk, t.count - t0);
+  for (int64_t u = count; u < t.chunk; ++u) {
+    for (int64_t xi = 0; xi < kPositions; ++xi) {
+      for (int64_t c = 0; c < g.C; ++c) v[((xi * panels + u / nr) * g.C + c) * nr + u % nr] = 0.0f;
+    }
+  }
+  for (int64_t c = 0; c < g.C; ++c) {
+    // Pieces that stay in one tile row and one panel are contiguous on both sides.
+    for (int64_t u = 0; u < count;) {
+      const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
+      const int64_t length = std::min({count - u, t.cols - col, nr - u % nr});
+      transform_tiles(split + c * t.plane + 2 * row * 2 * t.half_width, t.half_width, col,
+                      length, position_stride, v + ((u / nr) * g.C + c) * nr + u % nr);
+      u += length;
+    }
+  }
+}
+
+// M_xi (K rounded up, chunk) = U_xi V_xi for every position xi, m[xi][k][j], row stride chunk.
+void multiply_positions(const float* packed_filters, const float* v, const ConvGeometry& g,
+                        const MicroKernel& kernel, int64_t chunk, float* m) {
+  const int64_t rows = round_up_to_panels(g.K, kernel.mr), panels = chunk / kernel.nr;
+  for (int64_t xi = 0; xi < kPositions; ++xi) {
+    const float* u = packed_filters + xi * rows * g.C;
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const float* b = v + (xi * panels + panel) * g.C * kernel.nr;
+      float* tile = m + xi * rows * chunk + panel * kernel.nr;
+      for (int64_t d0 = 0; d0 < g.C; d0 += kDepthBlock) {
+        const int64_t depth = std::min(kDepthBlock, g.C - d0);
+        for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
+          kernel.run(depth, u + k0 * g.C + d0 * kernel.mr, b + d0 * kernel.nr,
+                     tile + k0 * chunk, chunk, d0 > 0);
+        }
+      }
+    }
+  }
+}
+
+// y_k = A^T m A + b, A^T = [1 1 1 0; 0 1 -1 -1], for one output channel and the chunk's
+// tiles, value xi of tile u at m[xi position_stride + u], written where `offsets` says.
+void transform_channel(const float* m, int64_t position_stride, const int64_t* offsets,
+                       int64_t chunk, float b, float* y_k) {
+#pragma GCC ivdep
+  for (int64_t u = 0; u < chunk; ++u) {
+    float f[2][4];  // A^T m
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const float m0 = m[j * position_stride + u], m1 = m[(4 + j) * position_stride + u];
+      const float m2 = m[(8 + j) * position_stride + u], m3 = m[(12 + j) * position_stride + u];
+      f[0][j] = m0 + m1 + m2;
+      f[1][j] = m1 - m2 - m3;
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i) {
+      const int64_t left = offsets[2 * i * chunk + u], right = offsets[(2 * i + 1) * chunk + u];
+      if (left >= 0) y_k[left] = f[i][0] + f[i][1] + f[i][2] + b;
+      if (right >= 0) y_k[right] = f[i][1] - f[i][2] - f[i][3] + b;
+    }
+  }
+}
+
+// y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias.
+void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
+                       const std::vector<int64_t>& outputs, int64_t chunk, int64_t rows,
+                       float* y) {
+  for (int64_t k = 0; k < g.K; ++k) {
+    transform_channel(m + k * chunk, rows * chunk, outputs.data(), chunk,
+                      bias != nullptr ? bias[k] : 0.0f, y + k * g.P * g.Q);
+  }
+}
+
+}  // namespace
+
+bool winograd_applies(const ConvGeometry& g) {
+  return g.stride == 1 && g.R == 3 && g.S == 3 && g.padding <= 2;
+}
+
+int64_t winograd_tile_count(const ConvGeometry& g) {
+  return (g.P + 1) / 2 * ((g.N * (g.W + g.padding) + 1) / 2);
+}
+
+void conv2d_forward_winograd(const float* x, const float* w, const float* bias,
+                             const ConvGeometry& g, float* y, const MicroKernel& kernel) {
+  FSA_CHECK(winograd_applies(g),
+            "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
+            "got ", g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
+  const bool parallel = g.K * g.C * 9 * g.N * g.P * g.Q >= kParallelWork;
+  const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
+  const int64_t rows = round_up_to_panels(g.K, kernel.mr);
+  ScratchBuffer<float> packed_filters(kPositions * rows * g.C);
+  pack_filters(w, g, kernel, packed_filters.get());
+  ScratchBuffer<float> split(g.C * tiling.plane);
+  split_planes(x, g, tiling, split.get());
+  const int64_t chunks = (tiling.count + tiling.chunk - 1) / tiling.chunk;
+#pragma omp parallel if (parallel)
+  {
+    ScratchBuffer<float> v(kPositions * g.C * tiling.chunk);
+    ScratchBuffer<float> m(kPositions * rows * tiling.chunk);
+    std::vector<int64_t> outputs;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const int64_t t0 = chunk * tiling.chunk;
+      map_outputs(g, tiling, t0, outputs);
+      transform_inputs(split.get(), g, tiling, t0, kernel.nr, v.get());
+      multiply_positions(packed_filters.get(), v.get(), g, kernel, tiling.chunk, m.get());
+      transform_outputs(m.get(), bias, g, outputs, tiling.chunk, rows, y);
+    }
+  }
+}
+
+}  // namespace fsa

@@ -245,24 +245,19 @@ TEST(PackedConv, MethodChoice) {
   const auto method = [&](Shape x, Shape w, Conv2dParams p) {
     return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
   };
-  // Stride 2 always packs im2col; a large stride-1 image with few channels goes direct;
-  // ResNet-20's 8x8 stage at batch 128 (2304 tiles, 64 channels) goes Winograd, and so would
-  // its 16-channel stage if it had 32 channels; 8 images of 8x8 with 256 channels (144
-  // tiles) pack im2col (a fifth of their direct grid thrown away); two 4x4 images with 512 output channels (half of their direct grid
-  // thrown away) pack.
+  // Stride 2 always packs im2col; a stride-1 image with 16 channels goes direct (ResNet-20's
+  // first stage), and with 32 or more Winograd (its 8x8 stage, VGG-19's 4x4 maps at batch
+  // 8: 40 tiles); one 2x2 image with 512 output channels (2 tiles, half of its direct grid
+  // thrown away) packs.
   EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::im2col);
-  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+  EXPECT_EQ(method({128, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({128, 64, 8, 8}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::winograd);
-  EXPECT_EQ(method({128, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
-            ConvMethod::direct);
-  EXPECT_EQ(method({128, 32, 32, 32}, {16, 32, 3, 3}, {.stride = 1, .padding = 1}),
+  EXPECT_EQ(method({8, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::winograd);
-  EXPECT_EQ(method({8, 256, 8, 8}, {256, 256, 3, 3}, {.stride = 1, .padding = 1}),
-            ConvMethod::im2col);
-  EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
+  EXPECT_EQ(method({1, 256, 2, 2}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::im2col);
 }
 

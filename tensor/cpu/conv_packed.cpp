@@ -239,11 +239,13 @@ void backward_data_through_columns(const float* dy, const float* w, const ConvGe
 // the AVX-512 Xeon: VGG conv1_2 at 32x32, K = 64, spends 0.6 of the kernel time packing).
 constexpr double kPackingCostInMultiplyAdds = 32.0;
 
-// Measured with BM_conv2d_forward/.../{direct,winograd} on the VGG-19 and ResNet-20 shapes:
-// Winograd wins from 32 channels and about 2000 tiles (ResNet-20 at 16x16 and 8x8, VGG-19
-// at 224x224) and loses with 16 channels or few tiles (VGG-19 at 32x32, batch 8).
+// Measured with BM_conv2d_forward/.../{im2col,direct,winograd} on the VGG-19 and ResNet-20
+// shapes: Winograd wins on every shape with 32 channels or more, down to VGG-19's 4x4 maps
+// at batch 8 (40 tiles), and loses with 16 channels (ResNet-20's first stage: its products
+// have depth 16) or 3 (VGG-19's first layer). Below a few dozen tiles, transforming all
+// K C filters costs more than the multiply-adds it saves.
 constexpr int64_t kWinogradMinChannels = 32;
-constexpr int64_t kWinogradMinTiles = 2048;
+constexpr int64_t kWinogradMinTiles = 32;
 
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel) {
   if (g.stride != 1) return ConvMethod::im2col;

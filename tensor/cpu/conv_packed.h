@@ -40,7 +40,7 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
                                 const ConvOptions& options = {});
 
 // The method the forward of `g` uses with `kernel`: Winograd where it applies with at least
-// 32 input channels (its products have depth C) and 2048 tiles (it transforms all K C filters
+// 32 input channels (its products have depth C) and 32 tiles (it transforms all K C filters
 // per call); otherwise direct for stride 1 when its thrown-away columns cost less than
 // packing im2col panels (which grows as 1 / K).
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);

@@ -61,6 +61,11 @@ Tiling tiling_of(const ConvGeometry& g, const MicroKernel& kernel, int threads) 
   return t;
 }
 
+// out[m] = in[2 m] for the `count` values in[0], in[2], ... (count may be 0 or negative).
+void deinterleave(const float* __restrict in, int64_t count, float* __restrict out) {
+  for (int64_t m = 0; 2 * m < count; ++m) out[m] = in[2 * m];
+}
+
 // The split wide planes of every channel (see Tiling), zero where no pixel lies.
 void split_planes(const float* x, const ConvGeometry& g, const Tiling& t, float* split) {
 #pragma omp parallel for if (g.C * t.plane > 32768)
@@ -71,69 +76,10 @@ void split_planes(const float* x, const ConvGeometry& g, const Tiling& t, float*
       float* row = plane + (g.padding + h) * 2 * t.half_width;
       for (int64_t n = 0; n < g.N; ++n) {
         const float* in = x + ((n * g.C + c) * g.H + h) * g.W;
-        const int64_t first = g.padding + n * t.image_width;  // plane column of w = 0
-        for (int64_t w = 0; w < g.W; ++w) {
-          const int64_t column = first + w;
-          row[(column % 2) * t.half_width + column / 2] = in[w];
-        }
-      }
-    }
-  }
-}
-
-// u = G w G^T for one 3x3 filter, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-std::array<float, kPositions> transform_filter(const float* w) {
-  float gw[4][3];  // G w
-  for (int j = 0; j < 3; ++j) {
-    const float w0 = w[j], w1 = w[3 + j], w2 = w[6 + j];
-    gw[0][j] = w0;
-    gw[1][j] = 0.5f * (w0 + w1 + w2);
-    gw[2][j] = 0.5f * (w0 - w1 + w2);
-    gw[3][j] = w2;
-  }
-  std::array<float, kPositions> u;
-  for (int i = 0; i < 4; ++i) {
-    const float t0 = gw[i][0], t1 = gw[i][1], t2 = gw[i][2];
-    u[i * 4 + 0] = t0;
-    u[i * 4 + 1] = 0.5f * (t0 + t1 + t2);
-    u[i * 4 + 2] = 0.5f * (t0 - t1 + t2);
-    u[i * 4 + 3] = t2;
-  }
-  return u;
-}
-
-// The 16 filter transforms as A panels: position xi's (K, C) matrix packed for the
-// micro-kernel at packed + xi * (K rounded up to mr) C.
-void pack_filters(const float* w, const ConvGeometry& g, const MicroKernel& kernel,
-                  float* packed) {
-  ScratchBuffer<float> u(kPositions * g.K * g.C);  // u[xi][k][c]
-  for (int64_t k = 0; k < g.K; ++k) {
-    for (int64_t c = 0; c < g.C; ++c) {
-      const std::array<float, kPositions> filter = transform_filter(w + (k * g.C + c) * 9);
-      for (int64_t xi = 0; xi < kPositions; ++xi) u.get()[(xi * g.K + k) * g.C + c] = filter[xi];
-    }
-  }
-  const int64_t rows = round_up_to_panels(g.K, kernel.mr);
-  for (int64_t xi = 0; xi < kPositions; ++xi) {
-    StridedOperand(u.get() + xi * g.K * g.C, {.stride = g.C}, {.stride = 1})
-        .pack(0, g.K, 0, g.C, kernel.mr, packed + xi * rows * g.C);
-  }
-}
-
-// Where the tiles of one chunk write: output (i, j) of tile u's 2x2 block goes to
-// y_k[outputs[(2 i + j) chunk + u]], y_k being channel k of the first output image; -1 for
-// the grid positions that are no output and the tiles past the last.
-void map_outputs(const ConvGeometry& g, const Tiling& t, int64_t t0, std::vector<int64_t>& outputs) {
-  outputs.assign(static_cast<size_t>(4 * t.chunk), -1);
-  const int64_t count = std::min(t.chunk, t.count - t0);
-  for (int64_t u = 0; u < count; ++u) {
-    const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
-    for (int64_t i = 0; i < 2; ++i) {
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t p = 2 * row + i, column = 2 * col + j;
-        const int64_t n = column / t.image_width, q = column % t.image_width;
-        if (p >= g.P || q >= g.Q || n >= g.N) continue;
-        outputs[static_cast<size_t>((2 * i + j) * t.chunk + u)] = n * g.K * g.P * g.Q + p * g.Q + q;
+        // Plane column first + w; w = parity takes the first even column, first + parity.
+        const int64_t first = g.padding + n * t.image_width, parity = first % 2;
+        deinterleave(in + parity, g.W - parity, row + (first + parity) / 2);
+        deinterleave(in + 1 - parity, g.W - 1 + parity, row + t.half_width + (first + 1 - parity) / 2);
       }
     }
   }
@@ -154,6 +100,77 @@ inline void store_four(Four values, int64_t stride, float* __restrict out) {
   out[stride] = values.v1;
   out[2 * stride] = values.v2;
   out[3 * stride] = values.v3;
+}
+
+// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] applied to one column (or row) of 3 values.
+inline Four apply_g(float w0, float w1, float w2) {
+  return {w0, 0.5f * (w0 + w1 + w2), 0.5f * (w0 - w1 + w2), w2};
+}
+
+// u = G w G^T for `count` filters, tap (r, s) of filter f at taps[(3 r + s) tap_stride + f];
+// u[xi] of filter f goes to u[xi position_stride + f]. The loop over filters runs on whole
+// vectors.
+void transform_filters(const float* taps, int64_t tap_stride, int64_t count,
+                       int64_t position_stride, float* __restrict u) {
+  const float* __restrict w = taps;
+#pragma GCC ivdep
+  for (int64_t f = 0; f < count; ++f) {
+    const auto tap = [&](int64_t r, int64_t s) { return w[(3 * r + s) * tap_stride + f]; };
+    // G w, column by column: column s holds row a of G w in its value a.
+    const Four g0 = apply_g(tap(0, 0), tap(1, 0), tap(2, 0));
+    const Four g1 = apply_g(tap(0, 1), tap(1, 1), tap(2, 1));
+    const Four g2 = apply_g(tap(0, 2), tap(1, 2), tap(2, 2));
+    // (G w) G^T, row by row.
+    store_four(apply_g(g0.v0, g1.v0, g2.v0), position_stride, u + f);
+    store_four(apply_g(g0.v1, g1.v1, g2.v1), position_stride, u + 4 * position_stride + f);
+    store_four(apply_g(g0.v2, g1.v2, g2.v2), position_stride, u + 8 * position_stride + f);
+    store_four(apply_g(g0.v3, g1.v3, g2.v3), position_stride, u + 12 * position_stride + f);
+  }
+}
+
+// The 16 filter transforms as A panels: position xi's (K, C) matrix packed for the
+// micro-kernel, row panel t of mr filters, channel c, filter t mr + i at
+// packed[xi rows C + (t C + c) mr + i] (rows: K rounded up to mr; zero past K). Within a
+// row panel, (c, i) runs contiguously, so each panel is one transform of C mr filters.
+void pack_filters(const float* w, const ConvGeometry& g, const MicroKernel& kernel,
+                  float* packed) {
+  const int64_t mr = kernel.mr, rows = round_up_to_panels(g.K, mr), panels = rows / mr;
+#pragma omp parallel if (9 * rows * g.C > 32768)
+  {
+    // One row panel's taps in the packed order: taps[tap C mr + c mr + i].
+    ScratchBuffer<float> taps(9 * g.C * mr);
+#pragma omp for
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int64_t k0 = panel * mr, filters = std::min(mr, g.K - k0);
+      if (filters < mr) std::fill(taps.get(), taps.get() + 9 * g.C * mr, 0.0f);
+      for (int64_t c = 0; c < g.C; ++c) {  // channel by channel: both sides stay in L1
+        for (int64_t i = 0; i < filters; ++i) {
+          const float* filter = w + ((k0 + i) * g.C + c) * 9;
+          for (int64_t tap = 0; tap < 9; ++tap) taps.get()[(tap * g.C + c) * mr + i] = filter[tap];
+        }
+      }
+      transform_filters(taps.get(), g.C * mr, g.C * mr, rows * g.C, packed + k0 * g.C);
+    }
+  }
+}
+
+// Where the tiles of one chunk write: output (i, j) of tile u's 2x2 block goes to
+// y_k[outputs[(2 i + j) chunk + u]], y_k being channel k of the first output image; -1 for
+// the grid positions that are no output and the tiles past the last.
+void map_outputs(const ConvGeometry& g, const Tiling& t, int64_t t0, std::vector<int64_t>& outputs) {
+  outputs.assign(static_cast<size_t>(4 * t.chunk), -1);
+  const int64_t count = std::min(t.chunk, t.count - t0);
+  for (int64_t u = 0; u < count; ++u) {
+    const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t p = 2 * row + i, column = 2 * col + j;
+        const int64_t n = column / t.image_width, q = column % t.image_width;
+        if (p >= g.P || q >= g.Q || n >= g.N) continue;
+        outputs[static_cast<size_t>((2 * i + j) * t.chunk + u)] = n * g.K * g.P * g.Q + p * g.Q + q;
+      }
+    }
+  }
 }
 
 // v = B^T d B for `count` consecutive tiles of one tile row of a split plane, from tile

@@ -11,6 +11,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/variable.h"
+#include "tensor/backend.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -127,6 +128,39 @@ TEST(MaxPool2d, WholeBlocksMatchTheGeneralWindows) {
       }
     }
     EXPECT_TRUE(std::isnan(got[2]) && std::isnan(got[12]));
+  }
+}
+
+// The backward's 2x2 path routes each block's gradient where the general windows do: the
+// first maximum in row-major order (ties included), or the NaN.
+TEST(MaxPool2d, WholeBlocksBackwardMatchesTheGeneralWindows) {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    std::vector<double> values = random_tensor({2, 3, 6, 8}, 34, -1.0, 1.0).to_vector();
+    values[5] = std::nan("");      // plane 0, window (0, 2)
+    values[48 + 9] = std::nan("");  // plane 1, window (0, 0)
+    values[96 + 2] = values[96 + 3] = values[96 + 10] = values[96 + 11] = 2.0;  // a 4-way tie
+    values[144 + 4] = values[144 + 13] = 3.0;  // a tie between a block's first and last
+    const Tensor x = Tensor::from_vector(values, {2, 3, 6, 8}, dtype);
+    const Tensor dy = random_tensor({2, 3, 3, 4}, 35, 1.0, 2.0, dtype);
+    const Tensor dx =
+        backend_for(Device::cpu).max_pool2d_backward(x, dy, {.kernel = 2, .stride = 2});
+    // Each window's gradient at its first maximum in row-major order, or at its NaN.
+    std::vector<double> expected(values.size(), 0.0);
+    const std::vector<double> grads = dy.to_vector();
+    for (int64_t plane = 0; plane < 6; ++plane) {
+      for (int64_t window = 0; window < 12; ++window) {
+        const int64_t first = plane * 48 + window / 4 * 16 + window % 4 * 2;
+        int64_t best = first;
+        for (const int64_t offset : {1, 8, 9}) {
+          const double v = values[first + offset];
+          if (v > values[best] || std::isnan(v)) best = first + offset;
+        }
+        expected[best] = grads[plane * 12 + window];
+      }
+    }
+    EXPECT_TRUE(tensors_near(dx, Tensor::from_vector(expected, x.shape(), dtype), 0, 0));
+    EXPECT_EQ(dx.to_vector()[96 + 2], grads[24 + 1]);   // the tie goes to the first
+    EXPECT_EQ(dx.to_vector()[144 + 4], grads[36 + 2]);
   }
 }
 

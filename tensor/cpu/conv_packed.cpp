@@ -181,20 +181,10 @@ bool backward_data_is_convolution(const ConvGeometry& g) {
 }
 
 // dx = dy convolved (padding R - 1 - padding) with w flipped in space and with its channel
-// axes swapped: w' (C, K, R, S), w'[c][k][r][s] = w[k][c][R-1-r][S-1-s].
+// axes swapped: w' (C, K, R, S), w'[c][k][r][s] = w[k][c][R-1-r][S-1-s]. Winograd reads w'
+// straight from w; the other methods get a copy.
 void backward_data_as_convolution(const float* dy, const float* w, const ConvGeometry& g, float* dx,
                                   const ConvOptions& options) {
-  ScratchBuffer<float> flipped(g.C * g.K * g.R * g.S);  // (C, K, R, S)
-  for (int64_t k = 0; k < g.K; ++k) {
-    for (int64_t c = 0; c < g.C; ++c) {
-      for (int64_t r = 0; r < g.R; ++r) {
-        for (int64_t s = 0; s < g.S; ++s) {
-          flipped.get()[((c * g.K + k) * g.R + (g.R - 1 - r)) * g.S + (g.S - 1 - s)] =
-              w[((k * g.C + c) * g.R + r) * g.S + s];
-        }
-      }
-    }
-  }
   const ConvGeometry transposed{.N = g.N,
                                 .C = g.K,
                                 .H = g.P,
@@ -206,7 +196,28 @@ void backward_data_as_convolution(const float* dy, const float* w, const ConvGeo
                                 .Q = g.W,
                                 .stride = 1,
                                 .padding = g.R - 1 - g.padding};
-  conv2d_forward_f32(dy, flipped.get(), nullptr, transposed, dx, options);
+  const MicroKernel& kernel =
+      options.kernel != nullptr ? *options.kernel : micro_kernel_for(transposed.K);
+  const ConvMethod method = options.method == ConvMethod::automatic
+                                ? choose_conv_method(transposed, kernel)
+                                : options.method;
+  if (method == ConvMethod::winograd && winograd_applies(transposed)) {
+    const FilterLayout flipped{.output_stride = 9, .input_stride = g.C * 9, .flipped = true};
+    return conv2d_forward_winograd(dy, w, flipped, nullptr, transposed, dx, kernel);
+  }
+  ScratchBuffer<float> flipped(g.C * g.K * g.R * g.S);  // (C, K, R, S)
+  for (int64_t k = 0; k < g.K; ++k) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      for (int64_t r = 0; r < g.R; ++r) {
+        for (int64_t s = 0; s < g.S; ++s) {
+          flipped.get()[((c * g.K + k) * g.R + (g.R - 1 - r)) * g.S + (g.S - 1 - s)] =
+              w[((k * g.C + c) * g.R + r) * g.S + s];
+        }
+      }
+    }
+  }
+  conv2d_forward_f32(dy, flipped.get(), nullptr, transposed, dx,
+                     {.kernel = &kernel, .method = method});
 }
 
 // dx = col2im(w^T dy) for any stride, a chunk of images per GEMM.
@@ -275,7 +286,7 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   const ConvMethod method =
       options.method == ConvMethod::automatic ? choose_conv_method(g, kernel) : options.method;
   if (method == ConvMethod::winograd && winograd_applies(g)) {
-    return conv2d_forward_winograd(x, w, bias, g, y, kernel);
+    return conv2d_forward_winograd(x, w, weights_layout(g), bias, g, y, kernel);
   }
   if (method != ConvMethod::im2col && g.stride == 1) {
     return conv2d_forward_direct(x, w, bias, g, y, kernel);

@@ -69,9 +69,21 @@ double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel&
 // conv_winograd.cpp: the forward by Winograd's F(2x2, 3x3), for 3x3 kernels with stride 1
 // and padding <= 2 (winograd_applies), with 4 instead of 9 multiply-adds per output and tap row.
 bool winograd_applies(const ConvGeometry& g);
+// Where the Winograd convolution reads filter (output channel o, input channel c): 9 taps in
+// row-major order at w + o output_stride + c input_stride, or in reverse order (flipped in
+// space). The input gradient reads the forward's weights so, transposed and flipped, with
+// no copy.
+struct FilterLayout {
+  int64_t output_stride, input_stride;
+  bool flipped = false;
+};
+inline FilterLayout weights_layout(const ConvGeometry& g) {  // w (K, C, 3, 3) as stored
+  return {.output_stride = g.C * 9, .input_stride = 9};
+}
 // Its 2x2 output tiles, counted on the grid of the whole batch.
 int64_t winograd_tile_count(const ConvGeometry& g);
-void conv2d_forward_winograd(const float* x, const float* w, const float* bias,
-                             const ConvGeometry& g, float* y, const MicroKernel& kernel);
+void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
+                             const float* bias, const ConvGeometry& g, float* y,
+                             const MicroKernel& kernel);
 
 }  // namespace fsa

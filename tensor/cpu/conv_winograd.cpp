@@ -132,8 +132,8 @@ void transform_filters(const float* taps, int64_t tap_stride, int64_t count,
 // micro-kernel, row panel t of mr filters, channel c, filter t mr + i at
 // packed[xi rows C + (t C + c) mr + i] (rows: K rounded up to mr; zero past K). Within a
 // row panel, (c, i) runs contiguously, so each panel is one transform of C mr filters.
-void pack_filters(const float* w, const ConvGeometry& g, const MicroKernel& kernel,
-                  float* packed) {
+void pack_filters(const float* w, const FilterLayout& layout, const ConvGeometry& g,
+                  const MicroKernel& kernel, float* packed) {
   const int64_t mr = kernel.mr, rows = round_up_to_panels(g.K, mr), panels = rows / mr;
 #pragma omp parallel if (9 * rows * g.C > 32768)
   {
@@ -145,8 +145,10 @@ void pack_filters(const float* w, const ConvGeometry& g, const MicroKernel& kern
       if (filters < mr) std::fill(taps.get(), taps.get() + 9 * g.C * mr, 0.0f);
       for (int64_t c = 0; c < g.C; ++c) {  // channel by channel: both sides stay in L1
         for (int64_t i = 0; i < filters; ++i) {
-          const float* filter = w + ((k0 + i) * g.C + c) * 9;
-          for (int64_t tap = 0; tap < 9; ++tap) taps.get()[(tap * g.C + c) * mr + i] = filter[tap];
+          const float* filter = w + (k0 + i) * layout.output_stride + c * layout.input_stride;
+          for (int64_t tap = 0; tap < 9; ++tap) {
+            taps.get()[(tap * g.C + c) * mr + i] = filter[layout.flipped ? 8 - tap : tap];
+          }
         }
       }
       transform_filters(taps.get(), g.C * mr, g.C * mr, rows * g.C, packed + k0 * g.C);
@@ -290,8 +292,9 @@ int64_t winograd_tile_count(const ConvGeometry& g) {
   return (g.P + 1) / 2 * ((g.N * (g.W + g.padding) + 1) / 2);
 }
 
-void conv2d_forward_winograd(const float* x, const float* w, const float* bias,
-                             const ConvGeometry& g, float* y, const MicroKernel& kernel) {
+void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
+                             const float* bias, const ConvGeometry& g, float* y,
+                             const MicroKernel& kernel) {
   FSA_CHECK(winograd_applies(g),
             "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
             "got ", g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
@@ -299,7 +302,7 @@ void conv2d_forward_winograd(const float* x, const float* w, const float* bias,
   const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
   const int64_t rows = round_up_to_panels(g.K, kernel.mr);
   ScratchBuffer<float> packed_filters(kPositions * rows * g.C);
-  pack_filters(w, g, kernel, packed_filters.get());
+  pack_filters(w, layout, g, kernel, packed_filters.get());
   ScratchBuffer<float> split(g.C * tiling.plane);
   split_planes(x, g, tiling, split.get());
   const int64_t chunks = (tiling.count + tiling.chunk - 1) / tiling.chunk;

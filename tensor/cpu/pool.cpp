@@ -81,6 +81,31 @@ void max_pool_2x2_plane(const T* src, int64_t in_w, int64_t out_h, int64_t out_w
   }
 }
 
+// The gradient of max_pool_2x2_plane: each block's dy goes to the element window_argmax
+// selects (the first maximum in row-major order, or the last NaN), zero to the other three.
+template <typename T>
+void max_pool_2x2_backward_plane(const T* src, const T* dy, int64_t in_w, int64_t out_h,
+                                 int64_t out_w, T* dx) {
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const T* __restrict top = src + 2 * oh * in_w;
+    const T* __restrict bottom = top + in_w;
+    const T* __restrict grad = dy + oh * out_w;
+    T* __restrict grad_top = dx + 2 * oh * in_w;
+    T* __restrict grad_bottom = grad_top + in_w;
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      const bool second = replaces_maximum(top[2 * ow], top[2 * ow + 1]);
+      const T top_max = second ? top[2 * ow + 1] : top[2 * ow];
+      const bool third = replaces_maximum(top_max, bottom[2 * ow]);
+      const bool fourth = replaces_maximum(third ? bottom[2 * ow] : top_max, bottom[2 * ow + 1]);
+      const T g = grad[ow];
+      grad_top[2 * ow] = !second && !third && !fourth ? g : T(0);
+      grad_top[2 * ow + 1] = second && !third && !fourth ? g : T(0);
+      grad_bottom[2 * ow] = third && !fourth ? g : T(0);
+      grad_bottom[2 * ow + 1] = fourth ? g : T(0);
+    }
+  }
+}
+
 bool is_whole_2x2_blocks(const PlaneDims& d, const Pool2dParams& p) {
   return p.kernel == 2 && p.stride == 2 && p.padding == 0 && d.in_h == 2 * d.out_h &&
          d.in_w == 2 * d.out_w;
@@ -176,11 +201,16 @@ Tensor CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& dy,
     const T* in = x.data<T>();
     const T* dys = dy.data<T>();
     T* dxs = dx.data<T>();
+    const bool whole_2x2_blocks = is_whole_2x2_blocks(d, p);
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
       const T* src = in + plane * d.in_h * d.in_w;
       const T* grad_out = dys + plane * d.out_h * d.out_w;
       T* grad_in = dxs + plane * d.in_h * d.in_w;
+      if (whole_2x2_blocks) {
+        max_pool_2x2_backward_plane(src, grad_out, d.in_w, d.out_h, d.out_w, grad_in);
+        continue;
+      }
       for (int64_t oh = 0; oh < d.out_h; ++oh) {
         const Window rows = pool_window(oh, d.in_h, p);
         for (int64_t ow = 0; ow < d.out_w; ++ow) {

@@ -66,20 +66,44 @@ void deinterleave(const float* __restrict in, int64_t count, float* __restrict o
   for (int64_t m = 0; 2 * m < count; ++m) out[m] = in[2 * m];
 }
 
-// The split wide planes of every channel (see Tiling), zero where no pixel lies.
+// out[2 m] = first[m], out[2 m + 1] = second[m], for the `count` values of out.
+void interleave(const float* __restrict first, const float* __restrict second, int64_t count,
+                float* __restrict out) {
+  for (int64_t m = 0; 2 * m + 1 < count; ++m) {
+    out[2 * m] = first[m];
+    out[2 * m + 1] = second[m];
+  }
+  if (count % 2 == 1) out[count - 1] = first[count / 2];
+}
+
+// Columns [column, column + count) of one row split by parity (even column 2 m at row[m],
+// odd column 2 m + 1 at row[half_width + m]) into out.
+void merge_row(const float* row, int64_t half_width, int64_t column, int64_t count, float* out) {
+  const float* even = row + (column + 1) / 2;              // the first even column's value
+  const float* odd = row + half_width + column / 2;        // the first odd column's value
+  if (column % 2 == 0) {
+    interleave(even, odd, count, out);
+  } else {
+    interleave(odd, even, count, out);
+  }
+}
+
+// Each channel's split plane (see Tiling) from x, zero where no pixel lies.
 void split_planes(const float* x, const ConvGeometry& g, const Tiling& t, float* split) {
 #pragma omp parallel for if (g.C * t.plane > 32768)
   for (int64_t c = 0; c < g.C; ++c) {
-    float* plane = split + c * t.plane;
-    std::fill(plane, plane + t.plane, 0.0f);
-    for (int64_t h = 0; h < g.H; ++h) {
-      float* row = plane + (g.padding + h) * 2 * t.half_width;
+    for (int64_t r = 0; r < 2 * t.rows + 2; ++r) {
+      float* row = split + c * t.plane + r * 2 * t.half_width;
+      std::fill(row, row + 2 * t.half_width, 0.0f);  // still in L1 for the copies below
+      const int64_t h = r - g.padding;
+      if (h < 0 || h >= g.H) continue;
       for (int64_t n = 0; n < g.N; ++n) {
         const float* in = x + ((n * g.C + c) * g.H + h) * g.W;
         // Plane column first + w; w = parity takes the first even column, first + parity.
         const int64_t first = g.padding + n * t.image_width, parity = first % 2;
         deinterleave(in + parity, g.W - parity, row + (first + parity) / 2);
-        deinterleave(in + 1 - parity, g.W - 1 + parity, row + t.half_width + (first + 1 - parity) / 2);
+        deinterleave(in + 1 - parity, g.W - 1 + parity,
+                     row + t.half_width + (first + 1 - parity) / 2);
       }
     }
   }
@@ -249,36 +273,73 @@ void multiply_positions(const float* packed_filters, const float* v, const ConvG
   }
 }
 
-// y_k = A^T m A + b, A^T = [1 1 1 0; 0 1 -1 -1], for one output channel and the chunk's
-// tiles, value xi of tile u at m[xi position_stride + u], written where `offsets` says.
-void transform_channel(const float* m, int64_t position_stride, const int64_t* offsets,
-                       int64_t chunk, float b, float* y_k) {
+// A^T = [1 1 1 0; 0 1 -1 -1] applied to one column (or row) of 4 values.
+struct Two {
+  float v0, v1;
+};
+
+inline Two apply_at(float m0, float m1, float m2, float m3) {
+  return {m0 + m1 + m2, m1 - m2 - m3};
+}
+
+// y = A^T m A + b for `count` consecutive tiles of one tile row of one output channel, value
+// xi of tile k at m[xi position_stride + k]: output (i, j) of tile k goes to grid row i,
+// parity j, at rows[(2 i + j) half_width + k]. The loop over tiles runs on whole vectors.
+void inverse_transform_tiles(const float* m, int64_t position_stride, int64_t count, float b,
+                             int64_t half_width, float* __restrict rows) {
+  const float* __restrict values = m;
 #pragma GCC ivdep
-  for (int64_t u = 0; u < chunk; ++u) {
-    float f[2][4];  // A^T m
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      const float m0 = m[j * position_stride + u], m1 = m[(4 + j) * position_stride + u];
-      const float m2 = m[(8 + j) * position_stride + u], m3 = m[(12 + j) * position_stride + u];
-      f[0][j] = m0 + m1 + m2;
-      f[1][j] = m1 - m2 - m3;
-    }
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; ++i) {
-      const int64_t left = offsets[2 * i * chunk + u], right = offsets[(2 * i + 1) * chunk + u];
-      if (left >= 0) y_k[left] = f[i][0] + f[i][1] + f[i][2] + b;
-      if (right >= 0) y_k[right] = f[i][1] - f[i][2] - f[i][3] + b;
-    }
+  for (int64_t k = 0; k < count; ++k) {
+    const auto at = [&](int64_t xi) { return values[xi * position_stride + k]; };
+    // A^T m, column by column: column j holds row i of A^T m in its value i.
+    const Two f0 = apply_at(at(0), at(4), at(8), at(12));
+    const Two f1 = apply_at(at(1), at(5), at(9), at(13));
+    const Two f2 = apply_at(at(2), at(6), at(10), at(14));
+    const Two f3 = apply_at(at(3), at(7), at(11), at(15));
+    // (A^T m) A, row by row.
+    const Two top = apply_at(f0.v0, f1.v0, f2.v0, f3.v0);
+    const Two bottom = apply_at(f0.v1, f1.v1, f2.v1, f3.v1);
+    rows[k] = top.v0 + b;
+    rows[half_width + k] = top.v1 + b;
+    rows[2 * half_width + k] = bottom.v0 + b;
+    rows[3 * half_width + k] = bottom.v1 + b;
   }
 }
 
-// y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias.
+// Grid row p, grid columns [first, first + count) of a run of tiles, split by parity in
+// `row` (half_width floats per parity, from column first), into the outputs they hold:
+// output (n, k, p, q) lies at grid column n image_width + q.
+void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
+                    const Tiling& t, int64_t k, int64_t p, int64_t first, int64_t count,
+                    float* y) {
+  for (int64_t n = first / t.image_width; n < g.N && n * t.image_width < first + count; ++n) {
+    const int64_t begin = std::max(first, n * t.image_width);
+    const int64_t end = std::min(first + count, n * t.image_width + g.Q);
+    if (begin >= end) continue;
+    merge_row(row, half_width, begin - first, end - begin,
+              y + ((n * g.K + k) * g.P + p) * g.Q + (begin - n * t.image_width));
+  }
+}
+
+// y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias: run by run
+// (the chunk's pieces of one tile row), through a small buffer of the run's grid rows.
 void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
-                       const std::vector<int64_t>& outputs, int64_t chunk, int64_t rows,
-                       float* y) {
+                       const Tiling& t, int64_t t0, int64_t rows, float* y) {
+  const int64_t count = std::min(t.chunk, t.count - t0);
+  ScratchBuffer<float> buffer(4 * t.chunk);  // grid rows 2 row + i, parity j: (2 i + j) length
   for (int64_t k = 0; k < g.K; ++k) {
-    transform_channel(m + k * chunk, rows * chunk, outputs.data(), chunk,
-                      bias != nullptr ? bias[k] : 0.0f, y + k * g.P * g.Q);
+    const float b = bias != nullptr ? bias[k] : 0.0f;
+    for (int64_t u = 0; u < count;) {
+      const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
+      const int64_t length = std::min(count - u, t.cols - col);
+      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length,
+                              buffer.get());
+      for (int64_t i = 0; i < 2 && 2 * row + i < g.P; ++i) {
+        write_grid_row(buffer.get() + 2 * i * length, length, g, t, k, 2 * row + i, 2 * col,
+                       2 * length, y);
+      }
+      u += length;
+    }
   }
 }
 
@@ -310,14 +371,12 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
   {
     ScratchBuffer<float> v(kPositions * g.C * tiling.chunk);
     ScratchBuffer<float> m(kPositions * rows * tiling.chunk);
-    std::vector<int64_t> outputs;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t t0 = chunk * tiling.chunk;
-      map_outputs(g, tiling, t0, outputs);
       transform_inputs(split.get(), g, tiling, t0, kernel.nr, v.get());
       multiply_positions(packed_filters.get(), v.get(), g, kernel, tiling.chunk, m.get());
-      transform_outputs(m.get(), bias, g, outputs, tiling.chunk, rows, y);
+      transform_outputs(m.get(), bias, g, tiling, t0, rows, y);
     }
   }
 }

@@ -13,8 +13,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <array>
-#include <vector>
 
 #include "tensor/check.h"
 #include "tensor/cpu/conv_packed.h"
@@ -27,7 +25,7 @@ namespace {
 
 constexpr int64_t kPositions = 16;    // 4 x 4 transformed values per tile
 constexpr int64_t kDepthBlock = 256;  // channels per micro-kernel call (as gemm_packed.cpp)
-constexpr int64_t kChunkFloats = int64_t{1} << 16;  // V of one chunk: 256 KiB
+constexpr int64_t kChunkFloats = int64_t{1} << 16;   // V of one chunk: 256 KiB
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 
 // The wide plane and its tiles. Image n's pixel (h, w) lies at plane row padding + h,
@@ -37,28 +35,30 @@ constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 // The plane is stored split by column parity: plane column 2 m + parity of plane row r at
 // split[(2 r + parity) half_width + m], so that consecutive tiles read consecutive floats.
 struct Tiling {
-  int64_t image_width;     // W + padding: grid columns per image
-  int64_t rows, cols;      // tile rows and tile columns
-  int64_t count;           // rows x cols
-  int64_t half_width;      // floats per row of each parity: cols + 1
-  int64_t plane;           // floats of one channel's split plane: (2 rows + 2) 2 half_width
-  int64_t chunk;           // tiles per chunk, whole panels of nr
+  int64_t image_width;  // W + padding: grid columns per image
+  int64_t rows, cols;   // tile rows and tile columns
+  int64_t count;        // rows x cols
+  int64_t half_width;   // floats per row of each parity: cols + 1
+  int64_t plane;        // floats of one channel's split plane: (2 rows + 2) 2 half_width
+  int64_t chunk;        // tiles per chunk, whole panels of nr
 };
 
 Tiling tiling_of(const ConvGeometry& g, const MicroKernel& kernel, int threads) {
-  Tiling t{.image_width = g.W + g.padding};
-  t.rows = (g.P + 1) / 2;
-  t.cols = (g.N * t.image_width + 1) / 2;
-  t.count = t.rows * t.cols;  // winograd_tile_count
-  t.half_width = t.cols + 1;
-  t.plane = (2 * t.rows + 2) * 2 * t.half_width;
+  const int64_t image_width = g.W + g.padding;
+  const int64_t rows = (g.P + 1) / 2, cols = (g.N * image_width + 1) / 2;
+  const int64_t count = rows * cols;  // winograd_tile_count
   const int64_t panels_in_l2 =
       std::clamp<int64_t>(kChunkFloats / (kPositions * g.C * kernel.nr), 1, 8);
   // At least two chunks per thread where the tiles allow it, so that no thread idles.
   const int64_t panels_per_thread =
-      round_up_to_panels(t.count, kernel.nr) / kernel.nr / (2 * threads);
-  t.chunk = kernel.nr * std::clamp<int64_t>(panels_per_thread, 1, panels_in_l2);
-  return t;
+      round_up_to_panels(count, kernel.nr) / kernel.nr / (2 * threads);
+  return {.image_width = image_width,
+          .rows = rows,
+          .cols = cols,
+          .count = count,
+          .half_width = cols + 1,
+          .plane = (2 * rows + 2) * 2 * (cols + 1),
+          .chunk = kernel.nr * std::clamp<int64_t>(panels_per_thread, 1, panels_in_l2)};
 }
 
 // out[m] = in[2 m] for the `count` values in[0], in[2], ... (count may be 0 or negative).
@@ -79,8 +79,8 @@ void interleave(const float* __restrict first, const float* __restrict second, i
 // Columns [column, column + count) of one row split by parity (even column 2 m at row[m],
 // odd column 2 m + 1 at row[half_width + m]) into out.
 void merge_row(const float* row, int64_t half_width, int64_t column, int64_t count, float* out) {
-  const float* even = row + (column + 1) / 2;              // the first even column's value
-  const float* odd = row + half_width + column / 2;        // the first odd column's value
+  const float* even = row + (column + 1) / 2;        // the first even column's value
+  const float* odd = row + half_width + column / 2;  // the first odd column's value
   if (column % 2 == 0) {
     interleave(even, odd, count, out);
   } else {
@@ -180,25 +180,6 @@ void pack_filters(const float* w, const FilterLayout& layout, const ConvGeometry
   }
 }
 
-// Where the tiles of one chunk write: output (i, j) of tile u's 2x2 block goes to
-// y_k[outputs[(2 i + j) chunk + u]], y_k being channel k of the first output image; -1 for
-// the grid positions that are no output and the tiles past the last.
-void map_outputs(const ConvGeometry& g, const Tiling& t, int64_t t0, std::vector<int64_t>& outputs) {
-  outputs.assign(static_cast<size_t>(4 * t.chunk), -1);
-  const int64_t count = std::min(t.chunk, t.count - t0);
-  for (int64_t u = 0; u < count; ++u) {
-    const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
-    for (int64_t i = 0; i < 2; ++i) {
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t p = 2 * row + i, column = 2 * col + j;
-        const int64_t n = column / t.image_width, q = column % t.image_width;
-        if (p >= g.P || q >= g.Q || n >= g.N) continue;
-        outputs[static_cast<size_t>((2 * i + j) * t.chunk + u)] = n * g.K * g.P * g.Q + p * g.Q + q;
-      }
-    }
-  }
-}
-
 // v = B^T d B for `count` consecutive tiles of one tile row of a split plane, from tile
 // column `col`; rows points at the row's first plane row. Value xi of tile k goes to
 // v[xi position_stride + k]. The loop over tiles runs on whole vectors.
@@ -224,8 +205,7 @@ void transform_tiles(const float* rows, int64_t half_width, int64_t col, int64_t
     store_four(apply_bt(e0.v0, e1.v0, e2.v0, e3.v0), position_stride, v + k);
     store_four(apply_bt(e0.v1, e1.v1, e2.v1, e3.v1), position_stride, v + 4 * position_stride + k);
     store_four(apply_bt(e0.v2, e1.v2, e2.v2, e3.v2), position_stride, v + 8 * position_stride + k);
-    store_four(apply_bt(e0.v3, e1.v3, e2.v3, e3.v3), position_stride,
-               v + 12 * position_stride + k);
+    store_four(apply_bt(e0.v3, e1.v3, e2.v3, e3.v3), position_stride, v + 12 * position_stride + k);
   }
 }
 
@@ -246,8 +226,8 @@ void transform_inputs(const float* split, const ConvGeometry& g, const Tiling& t
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
       const int64_t length = std::min({count - u, t.cols - col, nr - u % nr});
-      transform_tiles(split + c * t.plane + 2 * row * 2 * t.half_width, t.half_width, col,
-                      length, position_stride, v + ((u / nr) * g.C + c) * nr + u % nr);
+      transform_tiles(split + c * t.plane + 2 * row * 2 * t.half_width, t.half_width, col, length,
+                      position_stride, v + ((u / nr) * g.C + c) * nr + u % nr);
       u += length;
     }
   }
@@ -265,8 +245,8 @@ void multiply_positions(const float* packed_filters, const float* v, const ConvG
       for (int64_t d0 = 0; d0 < g.C; d0 += kDepthBlock) {
         const int64_t depth = std::min(kDepthBlock, g.C - d0);
         for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
-          kernel.run(depth, u + k0 * g.C + d0 * kernel.mr, b + d0 * kernel.nr,
-                     tile + k0 * chunk, chunk, d0 > 0);
+          kernel.run(depth, u + k0 * g.C + d0 * kernel.mr, b + d0 * kernel.nr, tile + k0 * chunk,
+                     chunk, d0 > 0);
         }
       }
     }
@@ -278,9 +258,7 @@ struct Two {
   float v0, v1;
 };
 
-inline Two apply_at(float m0, float m1, float m2, float m3) {
-  return {m0 + m1 + m2, m1 - m2 - m3};
-}
+inline Two apply_at(float m0, float m1, float m2, float m3) { return {m0 + m1 + m2, m1 - m2 - m3}; }
 
 // y = A^T m A + b for `count` consecutive tiles of one tile row of one output channel, value
 // xi of tile k at m[xi position_stride + k]: output (i, j) of tile k goes to grid row i,
@@ -309,9 +287,8 @@ void inverse_transform_tiles(const float* m, int64_t position_stride, int64_t co
 // Grid row p, grid columns [first, first + count) of a run of tiles, split by parity in
 // `row` (half_width floats per parity, from column first), into the outputs they hold:
 // output (n, k, p, q) lies at grid column n image_width + q.
-void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
-                    const Tiling& t, int64_t k, int64_t p, int64_t first, int64_t count,
-                    float* y) {
+void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g, const Tiling& t,
+                    int64_t k, int64_t p, int64_t first, int64_t count, float* y) {
   for (int64_t n = first / t.image_width; n < g.N && n * t.image_width < first + count; ++n) {
     const int64_t begin = std::max(first, n * t.image_width);
     const int64_t end = std::min(first + count, n * t.image_width + g.Q);
@@ -323,8 +300,8 @@ void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
 
 // y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias: run by run
 // (the chunk's pieces of one tile row), through a small buffer of the run's grid rows.
-void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
-                       const Tiling& t, int64_t t0, int64_t rows, float* y) {
+void transform_outputs(const float* m, const float* bias, const ConvGeometry& g, const Tiling& t,
+                       int64_t t0, int64_t rows, float* y) {
   const int64_t count = std::min(t.chunk, t.count - t0);
   ScratchBuffer<float> buffer(4 * t.chunk);  // grid rows 2 row + i, parity j: (2 i + j) length
   for (int64_t k = 0; k < g.K; ++k) {
@@ -332,8 +309,7 @@ void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
       const int64_t length = std::min(count - u, t.cols - col);
-      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length,
-                              buffer.get());
+      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length, buffer.get());
       for (int64_t i = 0; i < 2 && 2 * row + i < g.P; ++i) {
         write_grid_row(buffer.get() + 2 * i * length, length, g, t, k, 2 * row + i, 2 * col,
                        2 * length, y);
@@ -358,7 +334,8 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
                              const MicroKernel& kernel) {
   FSA_CHECK(winograd_applies(g),
             "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
-            "got ", g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
+            "got ",
+            g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
   const bool parallel = g.K * g.C * 9 * g.N * g.P * g.Q >= kParallelWork;
   const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
   const int64_t rows = round_up_to_panels(g.K, kernel.mr);

@@ -56,10 +56,15 @@ void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& 
 #pragma omp parallel for if (g.N * padded_image > 32768)
   for (int64_t n = 0; n < g.N; ++n) {
     float* out = x_nhwc + n * padded_image;
-    std::fill(out, out + padded_image, 0.0f);
+    const int64_t row_floats = grid.Wp * g.C, border = g.padding * g.C;
+    std::fill(out, out + g.padding * row_floats, 0.0f);  // the zero rows above and below
+    std::fill(out + (g.padding + g.H) * row_floats, out + padded_image, 0.0f);
     // Row by row: the C input rows of h are read in turn into one output row (in cache).
     for (int64_t h = 0; h < g.H; ++h) {
-      float* row = out + ((g.padding + h) * grid.Wp + g.padding) * g.C;
+      float* padded_row = out + (g.padding + h) * row_floats;
+      std::fill(padded_row, padded_row + border, 0.0f);
+      std::fill(padded_row + row_floats - border, padded_row + row_floats, 0.0f);
+      float* row = padded_row + border;
       for (int64_t c = 0; c < g.C; ++c) {
         const float* in = x + ((n * g.C + c) * g.H + h) * g.W;
         for (int64_t w = 0; w < g.W; ++w) row[w * g.C + c] = in[w];
@@ -72,22 +77,23 @@ void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& 
 // The A panels of dy for grid positions [d0, d0 + depth) (position d = n P Wp + g):
 // panel t holds rows t mr ... as packed[(t depth + d) mr + i] = dy[n][t mr + i][p][q], zero
 // where q >= Q (the grid's extra positions) or the row is past K. Also sets each position's
-// channels-last pixel offset, offsets[d] = (n Hp Wp + g) C.
+// channels-last pixel offset, offsets[d] = (n Hp Wp + g) C. Walks the slice grid row by grid
+// row, so that each row of dy is read contiguously.
 void pack_gradient_slice(const float* dy, const ConvGeometry& g, const WeightGrid& grid, int64_t mr,
                          int64_t d0, int64_t depth, float* packed, int64_t* offsets) {
-  const int64_t panels = grid.padded_rows / mr;
-  for (int64_t d = 0; d < depth; ++d) {
+  std::fill(packed, packed + grid.padded_rows * depth, 0.0f);  // rows past K, q >= Q
+  for (int64_t d = 0; d < depth;) {
     const int64_t n = (d0 + d) / grid.positions, position = (d0 + d) % grid.positions;
-    const int64_t p = position / grid.Wp, q = position % grid.Wp;
-    offsets[d] = (n * grid.pixels + position) * g.C;
-    const float* source = dy + n * g.K * g.P * g.Q + p * g.Q + q;  // dy[n][0][p][q]
-    for (int64_t t = 0; t < panels; ++t) {
-      float* target = packed + (t * depth + d) * mr;
-      for (int64_t i = 0; i < mr; ++i) {
-        const int64_t k = t * mr + i;
-        target[i] = (q < g.Q && k < g.K) ? source[k * g.P * g.Q] : 0.0f;
-      }
+    const int64_t p = position / grid.Wp, q0 = position % grid.Wp;
+    const int64_t length = std::min(depth - d, grid.Wp - q0);  // to the grid row's end
+    for (int64_t j = 0; j < length; ++j) offsets[d + j] = (n * grid.pixels + position + j) * g.C;
+    const int64_t valid = std::max<int64_t>(0, std::min(length, g.Q - q0));
+    for (int64_t k = 0; k < g.K; ++k) {
+      const float* source = dy + ((n * g.K + k) * g.P + p) * g.Q + q0;  // dy[n][k][p][q0]
+      float* target = packed + ((k / mr) * depth + d) * mr + k % mr;
+      for (int64_t j = 0; j < valid; ++j) target[j * mr] = source[j];
     }
+    d += length;
   }
 }
 

@@ -1,13 +1,15 @@
-// conv_packed.h: float32 convolution on the GEMM micro-kernels, in two ways:
+// conv_packed.h: float32 convolution on the GEMM micro-kernels, in three ways:
 //   im2col (conv_packed.cpp): the packed GEMM with the im2col matrix of the whole batch
 //     packed straight from the images (never materialised); any stride;
 //   direct (conv_direct.cpp): stride 1 only; B rows read in place from a zero-padded copy of
 //     the batch, on an output grid that includes the padding shared by neighbouring rows
-//     and images (thrown-away positions).
+//     and images (thrown-away positions);
+//   winograd (conv_winograd.cpp): 3x3, stride 1, padding <= 2; F(2x2, 3x3), 16 products of
+//     the transformed filters and the transformed input tiles.
 // The three passes:
 //   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
-//   backward data    direct (stride 1): dx = dy convolved with the flipped, transposed w (as
-//                    forward); im2col: dx = col2im(w^T dy), in chunks of images
+//   backward data    direct or winograd (stride 1): dx = dy convolved with the flipped,
+//                    transposed w (as forward); im2col: dx = col2im(w^T dy), in chunks of images
 //   backward weight  im2col: dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM;
 //                    direct (conv_weight_direct.cpp, stride 1): per kernel row r,
 //                    dw_r (K, S C) = dy (K, grid) x_r (grid, S C), x channels-last, read in place
@@ -23,8 +25,9 @@ enum class ConvMethod { automatic, im2col, direct, winograd };
 
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
 // and each pass picks the method it expects to be faster (choose_*_method below). A forced
-// `direct` applies where the pass has a direct form (stride 1) and falls back to im2col
-// elsewhere.
+// `winograd` applies where the pass has a Winograd form (forward and backward data of a
+// 3x3 stride-1 convolution) and falls back to direct elsewhere; a forced `direct` applies
+// where the pass has a direct form (stride 1) and falls back to im2col elsewhere.
 struct ConvOptions {
   const MicroKernel* kernel = nullptr;
   ConvMethod method = ConvMethod::automatic;
@@ -67,7 +70,8 @@ void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGe
 double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel& kernel);
 
 // conv_winograd.cpp: the forward by Winograd's F(2x2, 3x3), for 3x3 kernels with stride 1
-// and padding <= 2 (winograd_applies), with 4 instead of 9 multiply-adds per output and tap row.
+// and padding <= 2 (winograd_applies): 16 multiply-adds per 2x2 outputs and channel
+// instead of 36.
 bool winograd_applies(const ConvGeometry& g);
 // Where the Winograd convolution reads filter (output channel o, input channel c): 9 taps in
 // row-major order at w + o output_stride + c input_stride, or in reverse order (flipped in

@@ -446,8 +446,9 @@ std::vector<uint8_t> rows_near(const Tensor& a, const Tensor& b, double rtol, do
 // with OpenBLAS core types Prescott / SkylakeX / Haswell: 6/7/8 after 1 and 2 steps, 5/6/7
 // after 5, 5/4/7 after 20; 3 after 20 once ResNet-20's 8x8 convolutions went from im2col to
 // the direct method (another summation order): each kink event (NOTE below) takes a sample
-// off the trace. With the encoder's and decoder's 3x3 convolutions on Winograd's F(2x2, 3x3):
-// 8 agree at iteration 0, and 8/8/7/6 follow after 1, 2, 5 and 20 steps.
+// off the trace. With the 3x3 convolutions of 32 channels or more on Winograd's F(2x2, 3x3)
+// (encoder, decoder, ResNet-20's last two stages): 8 agree at iteration 0, and 8/8/7/6
+// follow after 1, 2, 5 and 20 steps.
 int64_t minimum_following(int64_t step) { return step <= 2 ? 6 : step <= 5 ? 5 : 3; }
 
 // NOTE on float32 kinks: with w = 32000 a single ReLU whose input sits within rounding of 0

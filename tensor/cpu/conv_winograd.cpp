@@ -43,10 +43,13 @@ struct Tiling {
   int64_t chunk;        // tiles per chunk, whole panels of nr
 };
 
+// The tile rows and columns of the wide grid (see Tiling).
+int64_t tile_rows(const ConvGeometry& g) { return (g.P + 1) / 2; }
+int64_t tile_cols(const ConvGeometry& g) { return (g.N * (g.W + g.padding) + 1) / 2; }
+
 Tiling tiling_of(const ConvGeometry& g, const MicroKernel& kernel, int threads) {
   const int64_t image_width = g.W + g.padding;
-  const int64_t rows = (g.P + 1) / 2, cols = (g.N * image_width + 1) / 2;
-  const int64_t count = rows * cols;  // winograd_tile_count
+  const int64_t rows = tile_rows(g), cols = tile_cols(g), count = rows * cols;
   const int64_t panels_in_l2 =
       std::clamp<int64_t>(kChunkFloats / (kPositions * g.C * kernel.nr), 1, 8);
   // At least two chunks per thread where the tiles allow it, so that no thread idles.
@@ -299,20 +302,20 @@ void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
 }
 
 // y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias: run by run
-// (the chunk's pieces of one tile row), through a small buffer of the run's grid rows.
+// (the chunk's pieces of one tile row), through `buffer` (4 chunk floats), which holds a
+// run's grid rows 2 row + i, parity j, at (2 i + j) length.
 void transform_outputs(const float* m, const float* bias, const ConvGeometry& g, const Tiling& t,
-                       int64_t t0, int64_t rows, float* y) {
+                       int64_t t0, int64_t rows, float* buffer, float* y) {
   const int64_t count = std::min(t.chunk, t.count - t0);
-  ScratchBuffer<float> buffer(4 * t.chunk);  // grid rows 2 row + i, parity j: (2 i + j) length
   for (int64_t k = 0; k < g.K; ++k) {
     const float b = bias != nullptr ? bias[k] : 0.0f;
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
       const int64_t length = std::min(count - u, t.cols - col);
-      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length, buffer.get());
+      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length, buffer);
       for (int64_t i = 0; i < 2 && 2 * row + i < g.P; ++i) {
-        write_grid_row(buffer.get() + 2 * i * length, length, g, t, k, 2 * row + i, 2 * col,
-                       2 * length, y);
+        write_grid_row(buffer + 2 * i * length, length, g, t, k, 2 * row + i, 2 * col, 2 * length,
+                       y);
       }
       u += length;
     }
@@ -325,9 +328,7 @@ bool winograd_applies(const ConvGeometry& g) {
   return g.stride == 1 && g.R == 3 && g.S == 3 && g.padding <= 2;
 }
 
-int64_t winograd_tile_count(const ConvGeometry& g) {
-  return (g.P + 1) / 2 * ((g.N * (g.W + g.padding) + 1) / 2);
-}
+int64_t winograd_tile_count(const ConvGeometry& g) { return tile_rows(g) * tile_cols(g); }
 
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
                              const float* bias, const ConvGeometry& g, float* y,
@@ -348,12 +349,13 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
   {
     ScratchBuffer<float> v(kPositions * g.C * tiling.chunk);
     ScratchBuffer<float> m(kPositions * rows * tiling.chunk);
+    ScratchBuffer<float> output_rows(4 * tiling.chunk);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t t0 = chunk * tiling.chunk;
       transform_inputs(split.get(), g, tiling, t0, kernel.nr, v.get());
       multiply_positions(packed_filters.get(), v.get(), g, kernel, tiling.chunk, m.get());
-      transform_outputs(m.get(), bias, g, tiling, t0, rows, y);
+      transform_outputs(m.get(), bias, g, tiling, t0, rows, output_rows.get(), y);
     }
   }
 }

@@ -196,12 +196,14 @@ Tensor CpuBackend::max_pool2d_forward(const Tensor& x, const Pool2dParams& p) co
 Tensor CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& dy,
                                        const Pool2dParams& p) const {
   const PlaneDims d = pool_dims(x.shape(), p);
-  Tensor dx = Tensor::zeros(x.shape(), x.dtype());
+  const bool whole_2x2_blocks = is_whole_2x2_blocks(d, p);
+  // The 2x2 path writes every element; the general windows add into zeros.
+  Tensor dx = whole_2x2_blocks ? Tensor::empty(x.shape(), x.dtype())
+                               : Tensor::zeros(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "max_pool2d_backward", [&]<typename T>() {
     const T* in = x.data<T>();
     const T* dys = dy.data<T>();
     T* dxs = dx.data<T>();
-    const bool whole_2x2_blocks = is_whole_2x2_blocks(d, p);
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
       const T* src = in + plane * d.in_h * d.in_w;

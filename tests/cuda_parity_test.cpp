@@ -4,6 +4,7 @@
 // without a GPU, so this file builds and passes in CPU-only builds too.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <string>
 
@@ -75,12 +76,15 @@ void add_memory_cases(std::vector<ParityCase>& cases) {
 void add_unary_case(std::vector<ParityCase>& cases, const char* name, UnaryOp op, double lo,
                     double hi, UnaryArgs args = {}) {
   cases.push_back({std::string("Unary_") + name,
-                   [lo, hi] {
-                     return Tensors{uniform({4, 5, 6}, 10, lo, hi), uniform({4, 5, 6}, 11)};
+                   [lo, hi] {  // 120 elements, and 107 (groups of four and three left)
+                     return Tensors{uniform({4, 5, 6}, 10, lo, hi), uniform({4, 5, 6}, 11),
+                                    uniform({107}, 12, lo, hi), uniform({107}, 13)};
                    },
                    [op, args](const Backend& be, const Tensors& in) {
                      const Tensor y = be.unary_forward(op, in[0], args);
-                     return Tensors{y, be.unary_backward(op, in[0], y, in[1], args)};
+                     const Tensor odd = be.unary_forward(op, in[2], args);
+                     return Tensors{y, be.unary_backward(op, in[0], y, in[1], args), odd,
+                                    be.unary_backward(op, in[2], odd, in[3], args)};
                    }});
 }
 
@@ -204,9 +208,20 @@ void add_linear_algebra_cases(std::vector<ParityCase>& cases) {
 
 // --- spatial ------------------------------------------------------------------------------
 
-void add_pool_case(std::vector<ParityCase>& cases, const char* name, const Shape& x,
-                   Pool2dParams p) {
-  cases.push_back({std::string("Pool2d_") + name, [x] { return Tensors{uniform(x, 60)}; },
+// Uniform values, or with `distinct_values` > 0 only that many (0, 1, ...), so that windows
+// hold ties and the first maximum must win.
+Tensor pool_input(const Shape& shape, int distinct_values) {
+  if (distinct_values == 0) return uniform(shape, 60);
+  Tensor x = uniform(shape, 60, 0.0, distinct_values);
+  float* values = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) values[i] = std::floor(values[i]);
+  return x;
+}
+
+void add_pool_case(std::vector<ParityCase>& cases, const char* name, const Shape& x, Pool2dParams p,
+                   int distinct_values = 0) {
+  cases.push_back({std::string("Pool2d_") + name,
+                   [x, distinct_values] { return Tensors{pool_input(x, distinct_values)}; },
                    [p](const Backend& be, const Tensors& in) {
                      const Tensor max = be.max_pool2d_forward(in[0], p);
                      const Tensor avg = be.avg_pool2d_forward(in[0], p);
@@ -231,15 +246,21 @@ void add_resize_case(std::vector<ParityCase>& cases, const char* name, ResizeMod
 void add_spatial_cases(std::vector<ParityCase>& cases) {
   cases.push_back({"ReflectionPad2d",
                    [] {
-                     return Tensors{uniform({2, 3, 5, 6}, 61)};
+                     return Tensors{uniform({2, 3, 5, 6}, 61), uniform({2, 33000, 3, 2}, 63)};
                    },
                    [](const Backend& be, const Tensors& in) {
                      const Tensor y = be.reflection_pad2d_forward(in[0], 2);  // (2,3,9,10)
+                     const Tensor many_planes = be.reflection_pad2d_forward(in[1], 1);
                      return Tensors{
                          y, be.reflection_pad2d_backward(y, 2),
-                         be.reflection_pad2d_backward(be.reflection_pad2d_forward(in[0], 4), 4)};
+                         be.reflection_pad2d_backward(be.reflection_pad2d_forward(in[0], 4), 4),
+                         many_planes, be.reflection_pad2d_backward(many_planes, 1)};
                    }});
-  add_pool_case(cases, "k2s2", {2, 3, 8, 10}, {});
+  add_pool_case(cases, "k2s2", {2, 3, 8, 10}, {});  // windows tile the input
+  add_pool_case(cases, "k2s2_ceil", {1, 2, 7, 9}, {.ceil_mode = true});
+  add_pool_case(cases, "k2s2_many_planes", {2, 33000, 2, 4}, {});  // past the grid's y limit
+  add_pool_case(cases, "k2s2_ties", {2, 3, 6, 8}, {}, /*distinct_values=*/3);
+  add_pool_case(cases, "k2s2_ties_ceil", {1, 3, 5, 7}, {.ceil_mode = true}, 3);
   add_pool_case(cases, "k3s2p1", {2, 3, 9, 8}, {.kernel = 3, .stride = 2, .padding = 1});
   add_pool_case(cases, "k3s2_ceil", {1, 2, 8, 11}, {.kernel = 3, .stride = 2, .ceil_mode = true});
   add_pool_case(cases, "k3s1p1", {1, 2, 6, 7}, {.kernel = 3, .stride = 1, .padding = 1});

@@ -1,10 +1,14 @@
 // conv.cu: 2-D cross-correlation through cuDNN, the twin of cpu/conv.cpp: forward (plus
-// the bias, with cudnnAddTensor), backward data and backward filter. Each direction's
+// the bias, one kernel of our own), backward data and backward filter. Each direction's
 // algorithm is chosen once per shape by cuDNN's timed search (the Find*Ex calls, run on the
 // call's own buffers, as PyTorch's cudnn.benchmark) and cached in the backend; workspaces
-// come from the caching allocator. No device code.
+// come from the caching allocator.
+#include <algorithm>
+#include <cstdlib>
+
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/handles.h"
+#include "tensor/cuda/launch.cuh"
 
 namespace fsa {
 
@@ -13,9 +17,41 @@ namespace {
 // NOTE: FMA math keeps float32 accuracy, like the CPU. CUDNN_DEFAULT_MATH would let cuDNN
 // use TF32 tensor cores on H100 (faster, about 1e-3 relative error per product).
 constexpr cudnnMathType_t kConvMath = CUDNN_FMA_MATH;
-// The most workspace an algorithm may take; the search gets this much scratch memory.
-constexpr size_t kMaxWorkspaceBytes = size_t{256} << 20;
 constexpr float kOne = 1.0f, kZero = 0.0f;
+
+// A non-negative integer from the environment, or `fallback` when the variable is unset or
+// empty.
+long environment_integer(const char* name, long fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  FSA_CHECK(*end == '\0' && value >= 0 && value < (long{1} << 40), "[cuda conv] ", name, "=", text,
+            " is not a non-negative integer");
+  return value;
+}
+
+// The most workspace an algorithm may take, and the scratch memory its search gets:
+// FSA_CUDNN_WORKSPACE_MB when set, else 4 GiB or half the free device memory, whichever is
+// less. Large workspaces matter: at 16x224x224 the fastest VGG-19 algorithms need over the
+// 256 MiB this was once capped at (docs/RESULTS.md, "On a GPU").
+constexpr size_t kDefaultWorkspaceLimit = size_t{4} << 30;
+
+size_t workspace_limit() {
+  static const long configured_mb = environment_integer("FSA_CUDNN_WORKSPACE_MB", -1);
+  if (configured_mb >= 0) return size_t(configured_mb) << 20;
+  size_t free_bytes = 0, total_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return std::min(kDefaultWorkspaceLimit, free_bytes / 2);
+}
+
+// Whether only deterministic algorithms may run (FSA_CUDNN_DETERMINISTIC, default 1). With 0
+// the fastest wins, as under PyTorch's defaults; its gradients may then differ between runs
+// in the last bits (some backward algorithms sum with atomics).
+bool deterministic_only() {
+  static const bool only = environment_integer("FSA_CUDNN_DETERMINISTIC", 1) != 0;
+  return only;
+}
 
 enum ConvDirection : int64_t { kForward = 0, kBackwardData = 1, kBackwardWeight = 2 };
 
@@ -32,22 +68,22 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   return Shape{x[0], w[0], out_h, out_w};
 }
 
-// The first (fastest) algorithm of cuDNN's ranking that it can run here, preferring kConvMath and
-// deterministic algorithms (reproducible gradients), then relaxing those in turn; never
-// one that converts the data to half precision.
+// The first (fastest) algorithm of cuDNN's ranking that it can run within `workspace_limit`
+// bytes, preferring kConvMath and deterministic algorithms (reproducible gradients), then
+// relaxing those in turn; never one that converts the data to half precision.
 // `workspace_of(algo, math, &bytes)` says whether the algorithm runs and what it needs.
 template <typename Perf, typename WorkspaceQuery>
-ConvAlgorithm pick_algorithm(const Perf* ranking, int count, WorkspaceQuery workspace_of,
-                             const char* op) {
+ConvAlgorithm pick_algorithm(const Perf* ranking, int count, size_t workspace_limit,
+                             WorkspaceQuery workspace_of, const char* op) {
   for (int relaxed = 0; relaxed < 3; ++relaxed) {
     for (int i = 0; i < count; ++i) {
       const Perf& perf = ranking[i];
       if (perf.status != CUDNN_STATUS_SUCCESS) continue;
       if (perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
       if (relaxed < 2 && perf.mathType != kConvMath) continue;
-      if (relaxed < 1 && perf.determinism != CUDNN_DETERMINISTIC) continue;
+      if (relaxed < 1 && deterministic_only() && perf.determinism != CUDNN_DETERMINISTIC) continue;
       size_t bytes = 0;
-      if (!workspace_of(perf.algo, perf.mathType, &bytes) || bytes > kMaxWorkspaceBytes) continue;
+      if (!workspace_of(perf.algo, perf.mathType, &bytes) || bytes > workspace_limit) continue;
       return {static_cast<int>(perf.algo), static_cast<int>(perf.mathType), bytes};
     }
   }
@@ -64,11 +100,11 @@ struct ConvShapes {
 
 // Each choose_* times cuDNN's candidates on the call's own tensors (its output is
 // overwritten by the real call afterwards).
-ConvAlgorithm choose_forward(const CudaBackend& backend, const ConvShapes& d,
-                             const Conv2dParams& p, const float* x, const float* w, float* y) {
+ConvAlgorithm choose_forward(const CudaBackend& backend, const ConvShapes& d, const Conv2dParams& p,
+                             const float* x, const float* w, float* y) {
   const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
-  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
+  const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionFwdAlgoPerf_t ranking[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
@@ -79,7 +115,7 @@ ConvAlgorithm choose_forward(const CudaBackend& backend, const ConvShapes& d,
     return cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), candidate.get(),
                                                    d.y.get(), algo, bytes) == CUDNN_STATUS_SUCCESS;
   };
-  return pick_algorithm(ranking, count, workspace_of, "conv2d_forward");
+  return pick_algorithm(ranking, count, scratch.bytes(), workspace_of, "conv2d_forward");
 }
 
 ConvAlgorithm choose_backward_data(const CudaBackend& backend, const ConvShapes& d,
@@ -87,7 +123,7 @@ ConvAlgorithm choose_backward_data(const CudaBackend& backend, const ConvShapes&
                                    float* dx) {
   const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
-  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
+  const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionBwdDataAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
@@ -99,7 +135,7 @@ ConvAlgorithm choose_backward_data(const CudaBackend& backend, const ConvShapes&
                                                         candidate.get(), d.x.get(), algo,
                                                         bytes) == CUDNN_STATUS_SUCCESS;
   };
-  return pick_algorithm(ranking, count, workspace_of, "conv2d_backward_data");
+  return pick_algorithm(ranking, count, scratch.bytes(), workspace_of, "conv2d_backward_data");
 }
 
 ConvAlgorithm choose_backward_weight(const CudaBackend& backend, const ConvShapes& d,
@@ -107,7 +143,7 @@ ConvAlgorithm choose_backward_weight(const CudaBackend& backend, const ConvShape
                                      float* dw) {
   const cudnnHandle_t handle = backend.cudnn();
   const ConvDescriptor conv(p, kConvMath);
-  const DeviceBuffer scratch(backend, kMaxWorkspaceBytes);
+  const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionBwdFilterAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int count = 0;
   CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
@@ -120,7 +156,19 @@ ConvAlgorithm choose_backward_weight(const CudaBackend& backend, const ConvShape
                                                           candidate.get(), d.w.get(), algo,
                                                           bytes) == CUDNN_STATUS_SUCCESS;
   };
-  return pick_algorithm(ranking, count, workspace_of, "conv2d_backward_weight");
+  return pick_algorithm(ranking, count, scratch.bytes(), workspace_of, "conv2d_backward_weight");
+}
+
+// y[n, k, :, :] += b[k], one plane (n, k) per grid row: a single pass at memory speed
+// (cudnnAddTensor's generic kernel took twice as long on VGG-19's 224x224 layers).
+__global__ void add_channel_bias_kernel(const float* b, int64_t channels, int plane_size, float* y,
+                                        int64_t planes) {
+  for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
+    const float bias = b[plane % channels];
+    float* out = y + plane * plane_size;
+    for (int i = plane_position_index(); i < plane_size; i += plane_position_count())
+      out[i] += bias;
+  }
 }
 
 }  // namespace
@@ -136,8 +184,7 @@ Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tenso
     fill(y, 0.0);  // no input channels: only the bias remains
   } else {
     const ConvShapes d(x.shape(), w.shape(), y_shape);
-    const ConvAlgorithm chosen = conv_algorithm(conv_key(kForward, x.shape(), w.shape(), p),
-                                                [&] {
+    const ConvAlgorithm chosen = conv_algorithm(conv_key(kForward, x.shape(), w.shape(), p), [&] {
       return choose_forward(*this, d, p, x.data<float>(), w.data<float>(), y.data<float>());
     });
     const ConvDescriptor conv(p, static_cast<cudnnMathType_t>(chosen.math_type));
@@ -149,10 +196,13 @@ Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tenso
   }
   if (b.defined()) {
     check_cuda_f32("conv2d_forward", b);
-    const TensorDescriptor bias(1, y_shape[1], 1, 1);  // broadcast over N, P, Q
-    const TensorDescriptor output(y_shape);
-    CUDNN_CHECK(cudnnAddTensor(cudnn(), &kOne, bias.get(), b.data<float>(), &kOne, output.get(),
-                               y.data<float>()));
+    FSA_CHECK(b.numel() == y_shape[1], "[conv2d_forward] bias ", b.shape(), " does not match ",
+              y_shape[1], " output channels");
+    const int64_t planes = y_shape[0] * y_shape[1], plane_size = y_shape[2] * y_shape[3];
+    add_channel_bias_kernel<<<plane_grid(planes, plane_size, "conv2d_forward"), kBlockSize, 0,
+                              stream()>>>(b.data<float>(), y_shape[1], static_cast<int>(plane_size),
+                                          y.data<float>(), planes);
+    CUDA_CHECK_LAUNCH();
   }
   return y;
 }
@@ -170,8 +220,7 @@ Tensor CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, cons
     return dx;
   }
   const ConvShapes d(x_shape, w.shape(), dy.shape());
-  const ConvAlgorithm chosen = conv_algorithm(conv_key(kBackwardData, x_shape, w.shape(), p),
-                                              [&] {
+  const ConvAlgorithm chosen = conv_algorithm(conv_key(kBackwardData, x_shape, w.shape(), p), [&] {
     return choose_backward_data(*this, d, p, w.data<float>(), dy.data<float>(), dx.data<float>());
   });
   const ConvDescriptor conv(p, static_cast<cudnnMathType_t>(chosen.math_type));
@@ -197,8 +246,7 @@ Tensor CudaBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, co
   }
   const ConvShapes d(x.shape(), w_shape, dy.shape());
   const ConvAlgorithm chosen =
-      conv_algorithm(conv_key(kBackwardWeight, x.shape(), w_shape, p),
-                     [&] {
+      conv_algorithm(conv_key(kBackwardWeight, x.shape(), w_shape, p), [&] {
         return choose_backward_weight(*this, d, p, x.data<float>(), dy.data<float>(),
                                       dw.data<float>());
       });

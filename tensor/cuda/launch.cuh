@@ -28,6 +28,22 @@ inline unsigned grid_for_items(int64_t items) {
   return static_cast<unsigned>(std::max<int64_t>(items, 1));
 }
 
+// Kernels over (planes, positions in a plane), such as the (N*C, H*W) of pooling: planes
+// along the grid's y (a loop covers more than kMaxGridPlanes), positions along x, indexed
+// within a plane in 32 bits so that their divisions stay cheap.
+constexpr int64_t kMaxGridPlanes = 65535;
+constexpr int64_t kMaxPlaneSize = int64_t{1} << 30;
+
+inline dim3 plane_grid(int64_t planes, int64_t plane_size, const char* op) {
+  FSA_CHECK(plane_size < kMaxPlaneSize, "[", op, "] a plane of ", plane_size,
+            " elements is too large for the cuda kernels");
+  const int64_t blocks = (plane_size + kBlockSize - 1) / kBlockSize;
+  return dim3(static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, int64_t{1} << 16)),
+              static_cast<unsigned>(std::clamp<int64_t>(planes, 1, kMaxGridPlanes)));
+}
+__device__ inline int plane_position_index() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ inline int plane_position_count() { return gridDim.x * blockDim.x; }
+
 __device__ inline int64_t global_thread_index() {
   return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 }

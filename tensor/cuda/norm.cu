@@ -52,11 +52,14 @@ __global__ void batch_norm_stats_kernel(const double* sums, const double* square
   }
 }
 
+// Index is uint32_t where n allows it: 64-bit divisions cost several times more.
+template <typename Index>
 __global__ void batch_norm_forward_kernel(const float* x, const float* mean, const float* var,
                                           const float* gamma, const float* beta, float eps,
-                                          ChannelView v, float* y, int64_t n) {
-  for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
-    const int64_t c = (i / v.inner) % v.channels;
+                                          Index channels, Index inner, float* y, Index n) {
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const Index c = (i / inner) % channels;
     const float scale = gamma == nullptr ? 1.0f : gamma[c];
     const float shift = beta == nullptr ? 0.0f : beta[c];
     y[i] = (x[i] - mean[c]) / sqrtf(var[c] + eps) * scale + shift;
@@ -138,10 +141,19 @@ Tensor CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, cons
   Tensor y = Tensor::empty(x.shape(), DType::f32, Device::cuda);
   const int64_t n = x.numel();
   if (n == 0) return y;
-  batch_norm_forward_kernel<<<grid_for(n), kBlockSize, 0, stream()>>>(
-      x.data<float>(), mean.data<float>(), var.data<float>(),
-      data_or_null(gamma, "batch_norm_forward"), data_or_null(beta, "batch_norm_forward"),
-      static_cast<float>(eps), channel_view(x), y.data<float>(), n);
+  const ChannelView v = channel_view(x);
+  const float* scale = data_or_null(gamma, "batch_norm_forward");
+  const float* shift = data_or_null(beta, "batch_norm_forward");
+  if (n + int64_t{grid_for(n)} * kBlockSize < (int64_t{1} << 32)) {  // no index overflows
+    batch_norm_forward_kernel<uint32_t><<<grid_for(n), kBlockSize, 0, stream()>>>(
+        x.data<float>(), mean.data<float>(), var.data<float>(), scale, shift,
+        static_cast<float>(eps), static_cast<uint32_t>(v.channels), static_cast<uint32_t>(v.inner),
+        y.data<float>(), static_cast<uint32_t>(n));
+  } else {
+    batch_norm_forward_kernel<int64_t><<<grid_for(n), kBlockSize, 0, stream()>>>(
+        x.data<float>(), mean.data<float>(), var.data<float>(), scale, shift,
+        static_cast<float>(eps), v.channels, v.inner, y.data<float>(), n);
+  }
   CUDA_CHECK_LAUNCH();
   return y;
 }
@@ -163,7 +175,8 @@ BatchNormGrads CudaBackend::batch_norm_backward(const Tensor& dy, const Tensor& 
   const NormalizedInput in{x.data<float>(), mean.data<float>(), var.data<float>(),
                            static_cast<float>(eps), v};
   const int64_t count = v.batch * v.inner;
-  const Tensor sum_dy = segmented_sum(*this, GradientValues{dy.data<float>(), v}, v.channels, count);
+  const Tensor sum_dy =
+      segmented_sum(*this, GradientValues{dy.data<float>(), v}, v.channels, count);
   const Tensor sum_dy_xhat =
       segmented_sum(*this, GradientTimesXhat{dy.data<float>(), in}, v.channels, count);
   Tensor dx = Tensor::empty(x.shape(), DType::f32, Device::cuda);

@@ -1,6 +1,6 @@
 // kernels_bench.cpp: GEMM and conv2d forward/backward at the shapes of VGG-19 (relu1_1 to
-// relu4_1, at 32x32 batch 8 and 224x224 batch 4) and ResNet-20 (batch 128), plus whole
-// VGG-19 stacks to relu4_1 (torchvision layout). Items processed = FLOPs, so Google
+// relu4_1, at 32x32 batch 8 and 224x224 batch 4) and ResNet-20 (batch 128), batch norm in
+// training at ResNet-20's shapes, plus whole VGG-19 stacks to relu4_1 (torchvision layout). Items processed = FLOPs, so Google
 // Benchmark prints GFLOP/s as items_per_second.
 #include <benchmark/benchmark.h>
 
@@ -96,6 +96,22 @@ void conv_backward_weight(benchmark::State& state, ConvShape s, ConvMethod metho
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
 }
 
+// One batch-norm layer in training, as a ResNet step runs it: the batch statistics, the
+// normalisation, and the backward to x, gamma and beta.
+void batch_norm_training(benchmark::State& state, Shape shape) {
+  const Backend& cpu = backend_for(Device::cpu);
+  const Tensor x = random_input(shape, 1), dy = random_input(shape, 2);
+  const Tensor gamma = random_input({shape[1]}, 3), beta = random_input({shape[1]}, 4);
+  for (auto _ : state) {
+    const BatchNormStats stats = cpu.batch_norm_stats(x);
+    const Tensor y = cpu.batch_norm_forward(x, stats.mean, stats.var, gamma, beta, 1e-5);
+    const BatchNormGrads grads =
+        cpu.batch_norm_backward(dy, x, stats.mean, stats.var, gamma, 1e-5, /*training=*/true);
+    benchmark::DoNotOptimize(y.data<float>());
+    benchmark::DoNotOptimize(grads.dx.data<float>());
+  }
+}
+
 // torchvision VGG-19 features to relu4_1 with random weights.
 struct Vgg19Stack {
   std::vector<Tensor> weights, biases;
@@ -132,6 +148,12 @@ void vgg19_relu4_1(benchmark::State& state, int64_t batch, int64_t size, bool wi
 }
 
 void register_benchmarks() {
+  for (const Shape& shape : {Shape{128, 16, 32, 32}, Shape{128, 32, 16, 16}, Shape{128, 64, 8, 8}}) {
+    const std::string name = "BM_batch_norm_training/cpu/" + std::to_string(shape[0]) + "x" +
+                             std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
+    benchmark::RegisterBenchmark(name.c_str(), batch_norm_training, shape)
+        ->Unit(benchmark::kMillisecond);
+  }
   for (const ConvShape& s : kConvShapes) {
     benchmark::RegisterBenchmark((std::string("BM_conv2d_forward/cpu/") + s.name).c_str(), conv_forward, s)
         ->Unit(benchmark::kMillisecond);

@@ -224,6 +224,19 @@ def torch_fa_iteration(batch):
     return step
 
 
+def torch_batch_norm_training(batch, channels, size):
+    """kernels_bench.cpp's batch_norm_training: batch statistics, normalisation, backward."""
+    x = torch.rand(batch, channels, size, size, requires_grad=True)
+    dy = torch.rand(batch, channels, size, size)
+    gamma = torch.rand(channels, requires_grad=True)
+    beta = torch.rand(channels, requires_grad=True)
+
+    def step():
+        F.batch_norm(x, None, None, gamma, beta, training=True).backward(dy)
+        x.grad = gamma.grad = beta.grad = None  # the engine's kernels write fresh gradients
+    return step
+
+
 def torch_work(name):
     """The PyTorch closure for an engine benchmark name, or None if there is no twin."""
     parts = name.split("/")
@@ -233,6 +246,8 @@ def torch_work(name):
         return torch_gemm(int(shape))
     if kind in ("BM_conv2d_forward", "BM_conv2d_forward_backward"):
         return torch_conv(CONV_SHAPES[shape], kind.endswith("backward"))
+    if kind == "BM_batch_norm_training":
+        return torch_batch_norm_training(*(int(v) for v in shape.split("x")))
     if kind.startswith("BM_vgg19_relu4_1") and m:
         return torch_vgg(int(m.group(1)), int(m.group(2)), kind.endswith("backward"))
     vgg = re.match(r"BM_vgg19_normalised_relu(\d)_1_", kind)

@@ -1,5 +1,6 @@
 // norm.cpp: batch normalisation kernels. x (N,C,H,W) or (N,C) is read as (N, C, S) with
-// S = H*W (or 1); statistics are per channel over the N*S values, accumulated in double.
+// S = H*W (or 1); statistics are per channel over the N*S values, summed in blocks in the
+// tensor's type and the block sums in double.
 // The elementwise passes run in the tensor's type, with per-channel coefficients computed in
 // double.
 // The caller passes undefined gamma/beta for "no affine transform".
@@ -22,25 +23,33 @@ struct ChannelLayout {
 };
 
 // The sums in double of first(i) and second(i) over the flat indices i of channel c's
-// values, in one pass. Each image's run of `spatial` values is summed as a SIMD reduction
-// (vector lanes, then the lanes added): the order differs from a left-to-right sum but is
-// fixed for a build, so results repeat.
+// values, in one pass. Each image's run of `spatial` values is summed in blocks of
+// kSumBlock as SIMD reductions in the tensor's type T (vector lanes, then the lanes added;
+// float lanes are twice as wide as double ones and need no conversions), and the block
+// sums in double. A float lane then adds at most kSumBlock / 16 values, so the rounding
+// stays near float's own; the order differs from a left-to-right sum but is fixed for a
+// build, so results repeat.
+constexpr int64_t kSumBlock = 256;
+
 struct SumPair {
   double first = 0.0, second = 0.0;
 };
-template <typename First, typename Second>
+template <typename T, typename First, typename Second>
 SumPair channel_sums(const ChannelLayout& layout, int64_t c, First&& first, Second&& second) {
   SumPair total;
   for (int64_t n = 0; n < layout.batch; ++n) {
     const int64_t base = (n * layout.channels + c) * layout.spatial;
-    double run_first = 0.0, run_second = 0.0;
-#pragma omp simd reduction(+ : run_first, run_second)
-    for (int64_t s = 0; s < layout.spatial; ++s) {
-      run_first += first(base + s);
-      run_second += second(base + s);
+    for (int64_t begin = 0; begin < layout.spatial; begin += kSumBlock) {
+      const int64_t end = std::min(begin + kSumBlock, layout.spatial);
+      T block_first = 0, block_second = 0;
+#pragma omp simd reduction(+ : block_first, block_second)
+      for (int64_t s = begin; s < end; ++s) {
+        block_first += first(base + s);
+        block_second += second(base + s);
+      }
+      total.first += block_first;
+      total.second += block_second;
     }
-    total.first += run_first;
-    total.second += run_second;
   }
   return total;
 }
@@ -81,16 +90,16 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
     for (int64_t c = 0; c < layout.channels; ++c) {
       // One pass over the values shifted by the channel's first value: sums of d and d^2,
       // d = x - shift. With the shift inside the data's range, var = E[d^2] - E[d]^2 keeps
-      // double's precision for any mean (no cancellation of large squares).
-      const double shift = in[c * layout.spatial];
-      const SumPair sums = channel_sums(
-          layout, c, [in, shift](int64_t i) -> double { return in[i] - shift; },
-          [in, shift](int64_t i) -> double {
-            const double d = in[i] - shift;
+      // the precision of T for any mean (no cancellation of large squares).
+      const T shift = in[c * layout.spatial];
+      const SumPair sums = channel_sums<T>(
+          layout, c, [in, shift](int64_t i) -> T { return in[i] - shift; },
+          [in, shift](int64_t i) -> T {
+            const T d = in[i] - shift;
             return d * d;
           });
       const double shifted_mean = sums.first / count;
-      const double mean = shift + shifted_mean;
+      const double mean = static_cast<double>(shift) + shifted_mean;
       const double variance = std::max(0.0, sums.second / count - shifted_mean * shifted_mean);
       means[c] = static_cast<T>(mean);
       vars[c] = static_cast<T>(variance);
@@ -152,10 +161,10 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
-      const double channel_mean = means[c];
-      const SumPair sums = channel_sums(
-          layout, c, [dys](int64_t i) -> double { return dys[i]; },
-          [=](int64_t i) -> double { return dys[i] * (in[i] - channel_mean); });
+      const T channel_mean = means[c];
+      const SumPair sums = channel_sums<T>(
+          layout, c, [dys](int64_t i) -> T { return dys[i]; },
+          [=](int64_t i) -> T { return dys[i] * (in[i] - channel_mean); });
       const double dy_sum = sums.first, dy_xhat_sum = inv_std * sums.second;
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
       // Training: dx = scale dy + centred_scale (x - mean) + offset. Eval: dx = scale dy (x

@@ -1,7 +1,8 @@
 // kernels_bench.cpp: GEMM and conv2d forward/backward at the shapes of VGG-19 (relu1_1 to
 // relu4_1, at 32x32 batch 8 and 224x224 batch 4) and ResNet-20 (batch 128), batch norm in
-// training at ResNet-20's shapes, plus whole VGG-19 stacks to relu4_1 (torchvision layout). Items processed = FLOPs, so Google
-// Benchmark prints GFLOP/s as items_per_second.
+// training at ResNet-20's shapes, plus whole VGG-19 stacks to relu4_1 (torchvision layout).
+// For GEMM and convolutions items processed = FLOPs, so Google Benchmark prints GFLOP/s as
+// items_per_second.
 #include <benchmark/benchmark.h>
 
 #include <cmath>

@@ -32,17 +32,23 @@ long environment_integer(const char* name, long fallback) {
 }
 
 // The most workspace an algorithm may take, and the scratch memory its search gets:
-// FSA_CUDNN_WORKSPACE_MB when set, else 4 GiB or half the free device memory, whichever is
-// less. Large workspaces matter: at 16x224x224 the fastest VGG-19 algorithms need over the
-// 256 MiB this was once capped at (docs/RESULTS.md, "On a GPU").
+// FSA_CUDNN_WORKSPACE_MB when set, else 4 GiB or half the free device memory at the first
+// search, whichever is less. Large workspaces matter: at 16x224x224 the fastest VGG-19
+// algorithms need over the 256 MiB this was once capped at (docs/RESULTS.md, "On a GPU").
+// The limit is fixed once, so every search reuses the same cached scratch block (a limit
+// taken from the free memory at each search would shrink by the cached block and ask for
+// a new one each time).
 constexpr size_t kDefaultWorkspaceLimit = size_t{4} << 30;
 
 size_t workspace_limit() {
-  static const long configured_mb = environment_integer("FSA_CUDNN_WORKSPACE_MB", -1);
-  if (configured_mb >= 0) return size_t(configured_mb) << 20;
-  size_t free_bytes = 0, total_bytes = 0;
-  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  return std::min(kDefaultWorkspaceLimit, free_bytes / 2);
+  static const size_t limit = [] {
+    const long configured_mb = environment_integer("FSA_CUDNN_WORKSPACE_MB", -1);
+    if (configured_mb >= 0) return size_t(configured_mb) << 20;
+    size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    return std::min(kDefaultWorkspaceLimit, free_bytes / 2);
+  }();
+  return limit;
 }
 
 // Whether only deterministic algorithms may run (FSA_CUDNN_DETERMINISTIC, default 1). With 0

@@ -69,8 +69,6 @@ void check_options(TrainDecoderOptions& o) {
   FSA_CHECK(o.style_weight >= 0.0 && o.pixel_weight >= 0.0, where,
             " --style-weight and --pixel-weight must be >= 0, got ", o.style_weight, " and ",
             o.pixel_weight);
-  FSA_CHECK(o.init.empty() || o.architecture.empty(), where,
-            " give --init (the architecture is the file's) or --arch, not both");
   if (o.batch == 0)
     o.batch = o.data == "cifar10" && o.upscale == 0 ? kNativeCifarBatch : kUpscaledBatch;
   if (o.data_dir.empty()) {
@@ -90,27 +88,36 @@ std::shared_ptr<Vgg19Encoder> load_encoder(const TrainDecoderOptions& o, std::st
   return encoder;
 }
 
-// The decoder to train: --init's weights, or a fresh official (TF xavier) initialisation.
+// The decoder to train: --init's weights, --init's decoder widened into --arch (Decoder::embed),
+// or a fresh official (TF xavier) initialisation.
 std::shared_ptr<Module> make_decoder(TrainDecoderOptions& o, const std::string& cut,
                                      std::string& source) {
+  LoadedModel initial;
   if (!o.init.empty()) {
-    const LoadedModel loaded = load_model(o.init, ModelKind::decoder, "fsa train-decoder");
-    o.architecture = loaded.attributes.architecture;
-    source = loaded.attributes.source;
+    initial = load_model(o.init, ModelKind::decoder, "fsa train-decoder");
+    if (o.architecture.empty()) o.architecture = initial.attributes.architecture;
+    source = initial.attributes.source;
   } else if (o.architecture.empty()) {
     o.architecture = "wct_decoder_" + cut;
   }
   FSA_CHECK(model_kind(o.architecture) == ModelKind::decoder, "[train-decoder] --arch '",
-            o.architecture, "' is not a decoder architecture (wct_decoder_reluK_1 or ",
-            "official_decoder_reluK_1)");
+            o.architecture, "' is not a decoder architecture (wct_decoder_reluK_1, ",
+            "official_decoder_reluK_1 or wide{2,4}_decoder_reluK_1)");
   FSA_CHECK(cut_of(o.architecture) == cut, "[train-decoder] the decoder '", o.architecture,
             "' starts from ", cut_of(o.architecture), " but the encoder ends at ", cut);
   std::shared_ptr<Module> decoder = make_model(o.architecture);
-  if (!o.init.empty()) {
+  if (!o.init.empty() && o.architecture == initial.attributes.architecture) {
     load_module_weights(*decoder, o.init);
-  } else {
-    init_decoder_official(*std::dynamic_pointer_cast<Decoder>(decoder), o.seed);
+    return decoder;
+  }
+  auto& fresh = dynamic_cast<Decoder&>(*decoder);
+  init_decoder_official(fresh, o.seed);
+  if (o.init.empty()) {
     source = concat_message("official (TF-1 xavier) initialisation, seed ", o.seed);
+  } else {
+    fresh.embed(dynamic_cast<const Decoder&>(*initial.module));
+    source = concat_message(initial.attributes.architecture, " (", source, ") widened into ",
+                            o.architecture, ", extra channels seed ", o.seed);
   }
   return decoder;
 }
@@ -232,8 +239,10 @@ void add_train_decoder_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   command->add_option(
       "--arch", o.architecture,
-      "decoder architecture when training from scratch (default "
-      "wct_decoder_<cut>; official_decoder_relu3_1 is the official relu3_1 layout)");
+      "decoder architecture (default: --init's, else wct_decoder_<cut>; "
+      "official_decoder_relu3_1 is the official relu3_1 layout; wide2_/wide4_decoder_<cut> have "
+      "2x/4x the hidden channels). With --init of a narrower decoder, that decoder is widened "
+      "into this one: the same function to start with, the extra channels from --seed");
   command->add_option("--data,-d", o.data, "cifar10 (training split) or images (--data-dir photos)")
       ->check(CLI::IsMember({"cifar10", "images"}))
       ->capture_default_str();

@@ -8,6 +8,17 @@ namespace fsa {
 
 namespace {
 
+struct DecoderFamily {
+  const char* prefix;  // "<prefix>reluK_1"
+  DecoderLayout layout;
+  int64_t width;
+};
+
+constexpr DecoderFamily kDecoderFamilies[] = {{"wct_decoder_", DecoderLayout::wct, 1},
+                                              {"official_decoder_", DecoderLayout::official, 1},
+                                              {"wide2_decoder_", DecoderLayout::wct, 2},
+                                              {"wide4_decoder_", DecoderLayout::wct, 4}};
+
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
@@ -39,18 +50,18 @@ std::vector<std::string> known_architectures() {
                                     "cifar_resnet56",   "cifar_resnet110", "cifar_resnet18",
                                     "cifar_resnet2b",   "cifar_resnet4b",  "imagenet_resnet18",
                                     "imagenet_resnet50"};
-  for (const char* family :
-       {"vgg19_normalised_", "vgg19_torchvision_", "wct_decoder_", "official_decoder_"}) {
-    for (int k = 1; k <= 5; ++k)
-      names.push_back(family + std::string("relu") + std::to_string(k) + "_1");
+  std::vector<std::string> families = {"vgg19_normalised_", "vgg19_torchvision_"};
+  for (const DecoderFamily& family : kDecoderFamilies) families.push_back(family.prefix);
+  for (const std::string& family : families) {
+    for (int k = 1; k <= 5; ++k) names.push_back(family + "relu" + std::to_string(k) + "_1");
   }
   return names;
 }
 
 ModelKind model_kind(const std::string& architecture) {
   if (starts_with(architecture, "vgg19_")) return ModelKind::encoder;
-  if (starts_with(architecture, "wct_decoder_") || starts_with(architecture, "official_decoder_")) {
-    return ModelKind::decoder;
+  for (const DecoderFamily& family : kDecoderFamilies) {
+    if (starts_with(architecture, family.prefix)) return ModelKind::decoder;
   }
   if (make_classifier_network(architecture) != nullptr) return ModelKind::classifier;
   fail("[models] unknown architecture '", architecture, "'; known: ", joined_names());
@@ -65,10 +76,9 @@ std::shared_ptr<Module> make_model(const std::string& architecture,
   if (starts_with(architecture, "vgg19_torchvision_")) {
     return std::make_shared<Vgg19Encoder>(VggLayout::torchvision, cut_of("vgg19_torchvision_"));
   }
-  if (starts_with(architecture, "wct_decoder_"))
-    return std::make_shared<Decoder>(cut_of("wct_decoder_"));
-  if (starts_with(architecture, "official_decoder_")) {
-    return std::make_shared<Decoder>(cut_of("official_decoder_"), DecoderLayout::official);
+  for (const DecoderFamily& family : kDecoderFamilies) {
+    if (starts_with(architecture, family.prefix))
+      return std::make_shared<Decoder>(cut_of(family.prefix), family.layout, family.width);
   }
   if (auto network = make_classifier_network(architecture)) {
     return std::make_shared<NormalizedClassifier>(network, preprocessing);

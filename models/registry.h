@@ -3,7 +3,8 @@
 //   classifiers: cifar_resnet{20,32,44,56,110}, cifar_resnet18, cifar_resnet2b, cifar_resnet4b,
 //                imagenet_resnet18, imagenet_resnet50
 //   encoders:    vgg19_normalised_relu{1..5}_1, vgg19_torchvision_relu{1..5}_1
-//   decoders:    wct_decoder_relu{1..5}_1, official_decoder_relu{1..5}_1
+//   decoders:    wct_decoder_relu{1..5}_1, official_decoder_relu{1..5}_1,
+//                wide{2,4}_decoder_relu{1..5}_1 (the WCT layout, hidden channels x2 or x4)
 #pragma once
 
 #include <memory>

@@ -124,6 +124,26 @@ TEST(ModelsNaming, WctDecodersMatchCheckpointKeys) {
   EXPECT_EQ(d2.forward(Tensor::zeros({2, 128, 8, 8})).shape(), (Shape{2, 3, 16, 16}));
 }
 
+// A wide decoder doubles the hidden channels; embedding a narrow one makes it compute the
+// narrow one's function although its extra channels are live (random, not zero).
+TEST(ModelsNaming, WideDecoderEmbedsANarrowOneExactly) {
+  Decoder narrow("relu2_1", DecoderLayout::wct, 1, 11);
+  Decoder wide("relu2_1", DecoderLayout::wct, 2, 12);
+  EXPECT_EQ(names_of(wide), (std::vector<std::string>{"1.weight(128,128,3,3)", "1.bias(128)",
+                                                      "5.weight(128,128,3,3)", "5.bias(128)",
+                                                      "8.weight(3,128,3,3)", "8.bias(3)"}));
+  const Tensor features = uniform({2, 128, 6, 6}, 5, 0.0, 1.0);
+  const Tensor expected = narrow.forward(features);
+  EXPECT_FALSE(tensors_near(wide.forward(features), expected, 1e-3, 1e-3));
+  wide.embed(narrow);
+  EXPECT_TRUE(tensors_near(wide.forward(features), expected, 1e-5, 1e-6));
+  const Tensor first_bias = wide.named_parameters()[1].second;
+  EXPECT_NE(first_bias.to_vector()[100], 0.0);  // an extra channel's bias kept its value
+  expect_error_containing("can only embed a decoder of the same cut and layout",
+                          [&] { narrow.embed(wide); });
+  expect_error_containing("can only embed", [&] { wide.embed(Decoder("relu3_1")); });
+}
+
 TEST(ModelsNaming, CifarResNetsMatchCheckpointKeys) {
   const CifarResNet r20(20);
   const auto names = names_of(r20);

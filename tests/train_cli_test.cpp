@@ -119,6 +119,19 @@ TEST(TrainDecoderCli, ResumedRunMatchesAnUninterruptedOne) {
       "init",
       concat_message("--steps 1 --pairing self --init '", f.dir.file("whole/decoder.h5"), "'"));
   ASSERT_EQ(from_init.exit_status, 0) << from_init.output;
+
+  // ... and widened into a wide decoder (--init plus --arch).
+  const CommandResult widened = f.train_decoder(
+      "wide", concat_message("--steps 1 --pairing self --arch wide2_decoder_relu2_1 --init '",
+                             f.dir.file("whole/decoder.h5"), "'"));
+  ASSERT_EQ(widened.exit_status, 0) << widened.output;
+  EXPECT_EQ(cli::load_model(f.dir.file("wide/decoder.h5"), ModelKind::decoder, "test")
+                .attributes.architecture,
+            "wide2_decoder_relu2_1");
+  expect_error(
+      f.train_decoder("narrowed", concat_message("--steps 1 --arch wct_decoder_relu2_1 ",
+                                                 "--init '", f.dir.file("wide/decoder.h5"), "'")),
+      "can only embed a decoder of the same cut and layout and of width at most 1");
 }
 
 TEST(TrainDecoderCli, ClearErrors) {

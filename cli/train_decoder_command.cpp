@@ -41,6 +41,7 @@ struct TrainDecoderOptions {
   double lr_decay = 2e-5;
   double style_weight = 1.0;
   double pixel_weight = 0.0;
+  double widen_scale = 1.0;
   uint64_t seed = 0;
   std::string device = "cpu";
   TrainingRun run;
@@ -69,6 +70,7 @@ void check_options(TrainDecoderOptions& o) {
   FSA_CHECK(o.style_weight >= 0.0 && o.pixel_weight >= 0.0, where,
             " --style-weight and --pixel-weight must be >= 0, got ", o.style_weight, " and ",
             o.pixel_weight);
+  FSA_CHECK(o.widen_scale >= 0.0, where, " --widen-scale must be >= 0, got ", o.widen_scale);
   if (o.batch == 0)
     o.batch = o.data == "cifar10" && o.upscale == 0 ? kNativeCifarBatch : kUpscaledBatch;
   if (o.data_dir.empty()) {
@@ -106,7 +108,10 @@ std::shared_ptr<Module> make_decoder(TrainDecoderOptions& o, const std::string& 
   FSA_CHECK(cut_of(o.architecture) == cut, "[train-decoder] the decoder '", o.architecture,
             "' starts from ", cut_of(o.architecture), " but the encoder ends at ", cut);
   std::shared_ptr<Module> decoder = make_model(o.architecture);
-  if (!o.init.empty() && o.architecture == initial.attributes.architecture) {
+  const bool widening = !o.init.empty() && o.architecture != initial.attributes.architecture;
+  FSA_CHECK(o.widen_scale == 1.0 || widening, "[train-decoder] --widen-scale applies only when ",
+            "--init's decoder is widened into a wider --arch");
+  if (!o.init.empty() && !widening) {
     load_module_weights(*decoder, o.init);
     return decoder;
   }
@@ -115,9 +120,10 @@ std::shared_ptr<Module> make_decoder(TrainDecoderOptions& o, const std::string& 
   if (o.init.empty()) {
     source = concat_message("official (TF-1 xavier) initialisation, seed ", o.seed);
   } else {
-    fresh.embed(dynamic_cast<const Decoder&>(*initial.module));
-    source = concat_message(initial.attributes.architecture, " (", source, ") widened into ",
-                            o.architecture, ", extra channels seed ", o.seed);
+    fresh.embed(dynamic_cast<const Decoder&>(*initial.module), o.widen_scale);
+    source =
+        concat_message(initial.attributes.architecture, " (", source, ") widened into ",
+                       o.architecture, ", extra channels seed ", o.seed, " scale ", o.widen_scale);
   }
   return decoder;
 }
@@ -148,6 +154,7 @@ nlohmann::json configuration_json(const TrainDecoderOptions& o, const std::strin
                       {"style_weight", o.style_weight},
                       {"pixel_weight", o.pixel_weight},
                       {"seed", o.seed}};
+  if (o.widen_scale != 1.0) c["widen_scale"] = o.widen_scale;
   if (o.data == "images") {
     c["resize"] = o.resize;
     c["crop"] = o.crop;
@@ -280,6 +287,11 @@ void add_train_decoder_command(CLI::App& app) {
       ->add_option("--pixel-weight", o.pixel_weight,
                    "weight of a pixel loss Σ_b Σ_c mean_hw (x_g - x_c)^2 on [0,1] (not in the "
                    "paper; 0 = official objective)")
+      ->capture_default_str();
+  command
+      ->add_option("--widen-scale", o.widen_scale,
+                   "widening (--init narrower than --arch): the extra channels' initial weights "
+                   "are multiplied by this (small values soften the first Adam steps)")
       ->capture_default_str();
   command->add_option("--seed", o.seed, "seed of the data order and of a scratch initialisation")
       ->capture_default_str();

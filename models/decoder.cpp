@@ -46,8 +46,10 @@ std::vector<MirroredConv> mirrored_convs(int stage, DecoderLayout layout, int64_
 }
 
 // Copies `narrow` (K,C,...) or (K) into the leading block of `wide` (K',C',...) or (K'): in
-// the first K rows, the columns from C on become zero; the other rows keep their values.
-void embed_parameter(const std::string& name, const Tensor& narrow, const Tensor& wide) {
+// the first K rows, the columns from C on become zero; the other rows are multiplied by
+// `extra_scale`.
+void embed_parameter(const std::string& name, const Tensor& narrow, const Tensor& wide,
+                     double extra_scale) {
   const Shape& n = narrow.shape();
   const Shape& w = wide.shape();
   const bool kernels = n.ndim() == 4 && w.ndim() == 4 && n[2] == w[2] && n[3] == w[3];
@@ -67,6 +69,9 @@ void embed_parameter(const std::string& name, const Tensor& narrow, const Tensor
             copied ? from[static_cast<size_t>((k * narrow_columns + c) * taps + t)] : 0.0;
       }
     }
+  }
+  for (size_t i = static_cast<size_t>(n[0] * columns * taps); i < to.size(); ++i) {
+    to[i] *= extra_scale;
   }
   NoGradGuard no_grad;
   wide.copy_from(Tensor::from_vector(to, w, wide.dtype(), wide.device()));
@@ -96,7 +101,7 @@ Tensor Decoder::forward(const Tensor& x) {
   return body_->forward(x);
 }
 
-void Decoder::embed(const Decoder& narrower) {
+void Decoder::embed(const Decoder& narrower, double extra_scale) {
   FSA_CHECK(narrower.stage_ == stage_ && narrower.layout_ == layout_ && narrower.width_ <= width_,
             "[decoder] can only embed a decoder of the same cut and layout and of width at most ",
             width_, ", got stage ", narrower.stage_, " width ", narrower.width_, " into stage ",
@@ -104,7 +109,7 @@ void Decoder::embed(const Decoder& narrower) {
   const NamedTensors from = narrower.named_parameters();
   const NamedTensors to = named_parameters();
   for (size_t i = 0; i < to.size(); ++i) {
-    embed_parameter(to[i].first, from[i].second, to[i].second);
+    embed_parameter(to[i].first, from[i].second, to[i].second, extra_scale);
   }
 }
 

@@ -28,9 +28,10 @@ class Decoder : public Module {
   int64_t input_channels() const { return input_channels_; }
   // Makes this decoder compute the same function as `narrower` (same cut and layout, width
   // at most this one's): its weights fill each layer's leading channels, the weights from the
-  // extra input channels into them become zero, and the extra channels keep their values (so
-  // that training can grow them apart). Net2Net-style widening; the result is exact.
-  void embed(const Decoder& narrower);
+  // extra input channels into them become zero, and the extra channels keep their values
+  // times `extra_scale` (so that training can grow them apart). Net2Net-style widening; the
+  // result is exact.
+  void embed(const Decoder& narrower, double extra_scale = 1.0);
 
  private:
   std::shared_ptr<Sequential> body_;

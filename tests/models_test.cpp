@@ -137,8 +137,12 @@ TEST(ModelsNaming, WideDecoderEmbedsANarrowOneExactly) {
   EXPECT_FALSE(tensors_near(wide.forward(features), expected, 1e-3, 1e-3));
   wide.embed(narrow);
   EXPECT_TRUE(tensors_near(wide.forward(features), expected, 1e-5, 1e-6));
-  const Tensor first_bias = wide.named_parameters()[1].second;
-  EXPECT_NE(first_bias.to_vector()[100], 0.0);  // an extra channel's bias kept its value
+  const double extra_bias = wide.named_parameters()[1].second.to_vector()[100];
+  EXPECT_NE(extra_bias, 0.0);  // an extra channel's bias kept its value
+  Decoder scaled("relu2_1", DecoderLayout::wct, 2, 12);
+  scaled.embed(narrow, 0.25);
+  EXPECT_TRUE(tensors_near(scaled.forward(features), expected, 1e-5, 1e-6));
+  EXPECT_DOUBLE_EQ(scaled.named_parameters()[1].second.to_vector()[100], 0.25 * extra_bias);
   expect_error_containing("can only embed a decoder of the same cut and layout",
                           [&] { narrow.embed(wide); });
   expect_error_containing("can only embed", [&] { wide.embed(Decoder("relu3_1")); });

@@ -107,14 +107,11 @@ std::shared_ptr<Module> make_decoder(TrainDecoderOptions& o, const std::string& 
             "official_decoder_reluK_1 or wide{2,4}_decoder_reluK_1)");
   FSA_CHECK(cut_of(o.architecture) == cut, "[train-decoder] the decoder '", o.architecture,
             "' starts from ", cut_of(o.architecture), " but the encoder ends at ", cut);
-  std::shared_ptr<Module> decoder = make_model(o.architecture);
   const bool widening = !o.init.empty() && o.architecture != initial.attributes.architecture;
   FSA_CHECK(o.widen_scale == 1.0 || widening, "[train-decoder] --widen-scale applies only when ",
             "--init's decoder is widened into a wider --arch");
-  if (!o.init.empty() && !widening) {
-    load_module_weights(*decoder, o.init);
-    return decoder;
-  }
+  if (!o.init.empty() && !widening) return initial.module;  // the training step sets train()
+  std::shared_ptr<Module> decoder = make_model(o.architecture);
   auto& fresh = dynamic_cast<Decoder&>(*decoder);
   init_decoder_official(fresh, o.seed);
   if (o.init.empty()) {

@@ -48,7 +48,13 @@ const Tensor::Impl& Tensor::impl(const char* what) const {
 const Shape& Tensor::shape() const { return impl("shape").shape; }
 DType Tensor::dtype() const { return impl("dtype").dtype; }
 Device Tensor::device() const { return impl("device").storage->device(); }
-void* Tensor::raw_data() const { return impl("data").storage->data(); }
+void* Tensor::raw_data() const {
+  Storage& storage = *impl("data").storage;
+  storage.mark_modified();
+  return storage.data();
+}
+const void* Tensor::const_raw_data() const { return impl("data").storage->data(); }
+Storage& Tensor::storage() const { return *impl("storage").storage; }
 
 Tensor Tensor::reshape_view(const Shape& shape) const {
   FSA_CHECK(shape.numel() == numel(), "[reshape] cannot view ", this->shape(), " as ", shape);
@@ -61,7 +67,7 @@ Tensor Tensor::reshape_view(const Shape& shape) const {
 
 Tensor Tensor::clone() const {
   Tensor result = empty(shape(), dtype(), device());
-  backend_for(device()).copy_within(result.raw_data(), raw_data(), nbytes());
+  backend_for(device()).copy_within(result.raw_data(), const_raw_data(), nbytes());
   return result;
 }
 
@@ -82,17 +88,17 @@ void Tensor::copy_from(const Tensor& source) const {
             shape());
   const Tensor converted = source.to(dtype());
   if (converted.device() == device()) {
-    backend_for(device()).copy_within(raw_data(), converted.raw_data(), nbytes());
+    backend_for(device()).copy_within(raw_data(), converted.const_raw_data(), nbytes());
   } else if (converted.device() == Device::cpu) {
-    backend_for(device()).copy_from_host(raw_data(), converted.raw_data(), nbytes());
+    backend_for(device()).copy_from_host(raw_data(), converted.const_raw_data(), nbytes());
   } else {
-    backend_for(converted.device()).copy_to_host(raw_data(), converted.raw_data(), nbytes());
+    backend_for(converted.device()).copy_to_host(raw_data(), converted.const_raw_data(), nbytes());
   }
 }
 
 std::vector<double> Tensor::to_vector() const {
   const Tensor host = to(Device::cpu).to(DType::f64);
-  const double* values = host.data<double>();
+  const double* values = host.const_data<double>();
   return std::vector<double>(values, values + numel());
 }
 

@@ -49,14 +49,24 @@ class Tensor {
   Device device() const;
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
 
-  // Typed pointer to the first element; throws if T does not match dtype().
+  // Typed pointer to the first element; throws if T does not match dtype(). data() may be
+  // written through and counts as a write (the storage's version goes up, so data derived
+  // from the old contents is recomputed); take a fresh pointer for each batch of writes,
+  // not one kept across ops. const_data() is for reading only and changes nothing.
   template <typename T>
   T* data() const {
-    FSA_CHECK(dtype_of<T>() == dtype(), "[data] tensor ", shape(), " holds ", dtype(), ", not ",
-              dtype_of<T>());
+    check_element_type<T>();
     return static_cast<T*>(raw_data());
   }
+  template <typename T>
+  const T* const_data() const {
+    check_element_type<T>();
+    return static_cast<const T*>(const_raw_data());
+  }
   void* raw_data() const;
+  const void* const_raw_data() const;
+  // The block this tensor (and its views) lives in: its version and derived data.
+  Storage& storage() const;
 
   // Same storage, new shape with the same element count. Not recorded by autograd.
   Tensor reshape_view(const Shape& shape) const;
@@ -86,6 +96,11 @@ class Tensor {
     std::shared_ptr<AutogradMeta> autograd;
   };
   explicit Tensor(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  template <typename T>
+  void check_element_type() const {
+    FSA_CHECK(dtype_of<T>() == dtype(), "[data] tensor ", shape(), " holds ", dtype(), ", not ",
+              dtype_of<T>());
+  }
   const Impl& impl(const char* what) const;
 
   std::shared_ptr<Impl> impl_;

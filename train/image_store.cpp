@@ -37,7 +37,7 @@ std::vector<std::filesystem::path> sorted_entries(const std::filesystem::path& d
 
 // Appends a float (N,3,H,W) tensor in [0,1] holding byte / 255 values as bytes.
 void append_pixels(ImageStore& store, const Tensor& images) {
-  const float* values = images.data<float>();
+  const float* values = images.const_data<float>();
   const size_t start = store.pixels.size();
   store.pixels.resize(start + static_cast<size_t>(images.numel()));
   for (int64_t i = 0; i < images.numel(); ++i) {
@@ -80,7 +80,7 @@ ImageStore load_cifar10_train(const std::string& dir, int64_t limit) {
     const int64_t count = std::min(remaining, cifar10_record_count(file));
     const LabelledImages records = read_cifar10(file, {.offset = 0, .limit = count});
     append_pixels(store, records.images);
-    const int32_t* labels = records.labels.data<int32_t>();
+    const int32_t* labels = records.labels.const_data<int32_t>();
     store.labels.insert(store.labels.end(), labels, labels + count);
     store.sources.push_back(file);
     remaining -= count;

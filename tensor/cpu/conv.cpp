@@ -137,11 +137,12 @@ Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor
   const ConvGeometry g = conv_geometry(x.shape(), w.shape(), p, "conv2d_forward");
   Tensor y = Tensor::empty(Shape{g.N, g.K, g.P, g.Q}, x.dtype());  // (N, K, P, Q)
   dispatch_float(x.dtype(), "conv2d_forward", [&]<typename T>() {
-    const T* bias = b.defined() ? b.data<T>() : nullptr;
+    const T* bias = b.defined() ? b.const_data<T>() : nullptr;
     if constexpr (std::is_same_v<T, float>) {
-      conv2d_forward_f32(x.data<T>(), w.data<T>(), bias, g, y.data<T>());
+      conv2d_forward_f32(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>(),
+                         {.weights = &w.storage()});
     } else {
-      reference_forward(x.data<T>(), w.data<T>(), bias, g, y.data<T>());
+      reference_forward(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
     }
   });
   return y;
@@ -154,9 +155,10 @@ Tensor CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const
   Tensor dx = Tensor::empty(x_shape, dy.dtype());  // (N, C, H, W)
   dispatch_float(dy.dtype(), "conv2d_backward_data", [&]<typename T>() {
     if constexpr (std::is_same_v<T, float>) {
-      conv2d_backward_data_f32(dy.data<T>(), w.data<T>(), g, dx.data<T>());
+      conv2d_backward_data_f32(dy.const_data<T>(), w.const_data<T>(), g, dx.data<T>(),
+                               {.weights = &w.storage()});
     } else {
-      reference_backward_data(dy.data<T>(), w.data<T>(), g, dx.data<T>());
+      reference_backward_data(dy.const_data<T>(), w.const_data<T>(), g, dx.data<T>());
     }
   });
   return dx;
@@ -169,9 +171,9 @@ Tensor CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, con
   Tensor dw = Tensor::empty(w_shape, dy.dtype());  // (K, C, R, S)
   dispatch_float(dy.dtype(), "conv2d_backward_weight", [&]<typename T>() {
     if constexpr (std::is_same_v<T, float>) {
-      conv2d_backward_weight_f32(dy.data<T>(), x.data<T>(), g, dw.data<T>());
+      conv2d_backward_weight_f32(dy.const_data<T>(), x.const_data<T>(), g, dw.data<T>());
     } else {
-      reference_backward_weight(dy.data<T>(), x.data<T>(), g, dw.data<T>());
+      reference_backward_weight(dy.const_data<T>(), x.const_data<T>(), g, dw.data<T>());
     }
   });
   return dw;

@@ -18,6 +18,7 @@
 
 #include "tensor/cpu/conv_geometry.h"
 #include "tensor/cpu/gemm_micro_kernel.h"
+#include "tensor/storage.h"
 
 namespace fsa {
 
@@ -28,9 +29,12 @@ enum class ConvMethod { automatic, im2col, direct, winograd };
 // `winograd` applies where the pass has a Winograd form (forward and backward data of a
 // 3x3 stride-1 convolution) and falls back to direct elsewhere; a forced `direct` applies
 // where the pass has a direct form (stride 1) and falls back to im2col elsewhere.
+// `weights` is the storage the weights live in, where a Winograd pass keeps its transformed
+// filters between calls (valid until the weights are next written); null: none are kept.
 struct ConvOptions {
   const MicroKernel* kernel = nullptr;
   ConvMethod method = ConvMethod::automatic;
+  Storage* weights = nullptr;
 };
 
 void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
@@ -86,8 +90,9 @@ inline FilterLayout weights_layout(const ConvGeometry& g) {  // w (K, C, 3, 3) a
 }
 // Its 2x2 output tiles, counted on the grid of the whole batch.
 int64_t winograd_tile_count(const ConvGeometry& g);
+// `weights_storage` (may be null) is where the filter transforms are kept, as in ConvOptions.
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
                              const float* bias, const ConvGeometry& g, float* y,
-                             const MicroKernel& kernel);
+                             const MicroKernel& kernel, Storage* weights_storage);
 
 }  // namespace fsa

@@ -13,6 +13,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
 
 #include "tensor/check.h"
 #include "tensor/cpu/conv_packed.h"
@@ -322,6 +324,45 @@ void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
   }
 }
 
+// The 16 packed filter transforms of one pass, kept with the weights' storage between calls:
+// a frozen model (every attack) transforms its filters once instead of on every call.
+struct TransformedFilters : DerivedData {
+  explicit TransformedFilters(int64_t count) : packed(count) {}
+  ScratchBuffer<float> packed;
+};
+
+// The name the transforms of one pass are kept under: the weights may be viewed with
+// another shape, and each pass and micro-kernel has its own packing.
+std::string transformed_filters_name(const FilterLayout& layout, const ConvGeometry& g,
+                                     const MicroKernel& kernel) {
+  return "winograd filters K " + std::to_string(g.K) + " C " + std::to_string(g.C) +
+         " strides " + std::to_string(layout.output_stride) + " " +
+         std::to_string(layout.input_stride) + (layout.flipped ? " flipped" : "") + " mr " +
+         std::to_string(kernel.mr);
+}
+
+// The packed filter transforms for this call: those kept in `storage` if they were made
+// from its current contents, else computed anew (and kept there, when there is a storage).
+// A new entry replaces a stale one, so a caller still holding the old one is unaffected.
+std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
+                                                              const FilterLayout& layout,
+                                                              const ConvGeometry& g,
+                                                              const MicroKernel& kernel,
+                                                              Storage* storage) {
+  const std::string name = storage != nullptr ? transformed_filters_name(layout, g, kernel) : "";
+  const uint64_t version = storage != nullptr ? storage->version() : 0;
+  if (storage != nullptr) {
+    auto kept = std::dynamic_pointer_cast<const TransformedFilters>(storage->find_derived(name));
+    if (kept != nullptr && kept->version == version) return kept;
+  }
+  auto made =
+      std::make_shared<TransformedFilters>(kPositions * round_up_to_panels(g.K, kernel.mr) * g.C);
+  pack_filters(w, layout, g, kernel, made->packed.get());
+  made->version = version;
+  if (storage != nullptr) storage->keep_derived(name, made);
+  return made;
+}
+
 }  // namespace
 
 bool winograd_applies(const ConvGeometry& g) {
@@ -332,7 +373,7 @@ int64_t winograd_tile_count(const ConvGeometry& g) { return tile_rows(g) * tile_
 
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
                              const float* bias, const ConvGeometry& g, float* y,
-                             const MicroKernel& kernel) {
+                             const MicroKernel& kernel, Storage* weights_storage) {
   FSA_CHECK(winograd_applies(g),
             "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
             "got ",
@@ -340,8 +381,8 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
   const bool parallel = g.K * g.C * 9 * g.N * g.P * g.Q >= kParallelWork;
   const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
   const int64_t rows = round_up_to_panels(g.K, kernel.mr);
-  ScratchBuffer<float> packed_filters(kPositions * rows * g.C);
-  pack_filters(w, layout, g, kernel, packed_filters.get());
+  const std::shared_ptr<const TransformedFilters> filters =
+      transformed_filters(w, layout, g, kernel, weights_storage);
   ScratchBuffer<float> split(g.C * tiling.plane);
   split_planes(x, g, tiling, split.get());
   const int64_t chunks = (tiling.count + tiling.chunk - 1) / tiling.chunk;
@@ -354,7 +395,7 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t t0 = chunk * tiling.chunk;
       transform_inputs(split.get(), g, tiling, t0, kernel.nr, v.get());
-      multiply_positions(packed_filters.get(), v.get(), g, kernel, tiling.chunk, m.get());
+      multiply_positions(filters->packed.get(), v.get(), g, kernel, tiling.chunk, m.get());
       transform_outputs(m.get(), bias, g, tiling, t0, rows, output_rows.get(), y);
     }
   }

@@ -110,7 +110,7 @@ void binary_derivative_run(const T* a, int64_t a_step, const T* b, int64_t b_ste
 Tensor CpuBackend::unary_forward(UnaryOp op, const Tensor& x, const UnaryArgs& args) const {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "unary_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
     const int64_t n = x.numel();
     with_unary_op(op, [&]<UnaryOp kOp>() {
@@ -130,10 +130,10 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
                                   const UnaryArgs& args) const {
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
   dispatch_float(dy.dtype(), "unary_backward", [&]<typename T>() {
-    const T* dys = dy.data<T>();
+    const T* dys = dy.const_data<T>();
     // x or y may be undefined where the derivative does not read it; dy stands in.
-    const T* xs = x.defined() ? x.data<T>() : dys;
-    const T* ys = y.defined() ? y.data<T>() : dys;
+    const T* xs = x.defined() ? x.const_data<T>() : dys;
+    const T* ys = y.defined() ? y.const_data<T>() : dys;
     T* dxs = dx.data<T>();
     const int64_t n = dy.numel();
     with_unary_op(op, [&]<UnaryOp kOp>() {
@@ -153,8 +153,8 @@ Tensor CpuBackend::binary_forward(BinaryOp op, const Tensor& a, const Tensor& b)
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary_forward");
   Tensor y = Tensor::empty(shape, a.dtype());
   dispatch_float(a.dtype(), "binary_forward", [&]<typename T>() {
-    const T* as = a.data<T>();
-    const T* bs = b.data<T>();
+    const T* as = a.const_data<T>();
+    const T* bs = b.const_data<T>();
     T* out = y.data<T>();
     const BroadcastRuns runs(shape, {a.shape(), b.shape()});
     with_binary_op(op, [&]<BinaryOp kOp>() {
@@ -174,9 +174,9 @@ BinaryGrads CpuBackend::binary_backward(BinaryOp op, const Tensor& a, const Tens
   const Shape& shape = dy.shape();
   BinaryGrads grads{Tensor::empty(shape, a.dtype()), Tensor::empty(shape, a.dtype())};
   dispatch_float(a.dtype(), "binary_backward", [&]<typename T>() {
-    const T* as = a.data<T>();
-    const T* bs = b.data<T>();
-    const T* dys = dy.data<T>();
+    const T* as = a.const_data<T>();
+    const T* bs = b.const_data<T>();
+    const T* dys = dy.const_data<T>();
     T* das = grads.da.data<T>();
     T* dbs = grads.db.data<T>();
     const BroadcastRuns runs(shape, {a.shape(), b.shape()});

@@ -60,7 +60,7 @@ Tensor CpuBackend::permute(const Tensor& x, const std::vector<int64_t>& order) c
   const int64_t row_length = out_dims.back();
   const int64_t rows = row_length == 0 ? 0 : y.numel() / row_length;
   dispatch_any(x.dtype(), [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
     const int64_t last_stride = gather_strides.back();
 #pragma omp parallel for if (y.numel() > kParallelElements)

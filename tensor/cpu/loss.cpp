@@ -15,7 +15,7 @@ namespace {
 // Labels are validated by the op; this cheap re-check keeps a bad label from reading out of
 // bounds. Runs before any parallel loop (no throwing inside OpenMP).
 void check_labels_in_range(const char* op, const Tensor& labels, int64_t classes) {
-  const int32_t* values = labels.data<int32_t>();
+  const int32_t* values = labels.const_data<int32_t>();
   for (int64_t n = 0; n < labels.numel(); ++n) {
     FSA_CHECK(values[n] >= 0 && values[n] < classes, "[", op, "] label ", values[n], " of sample ",
               n, " is outside [0, ", classes, ")");
@@ -88,8 +88,8 @@ Tensor CpuBackend::softmax_cross_entropy_forward(const Tensor& logits, const Ten
   check_labels_in_range("softmax_cross_entropy_forward", labels, classes);
   Tensor loss = Tensor::empty(Shape{samples}, logits.dtype());
   dispatch_float(logits.dtype(), "softmax_cross_entropy_forward", [&]<typename T>() {
-    const T* z = logits.data<T>();
-    const int32_t* y = labels.data<int32_t>();
+    const T* z = logits.const_data<T>();
+    const int32_t* y = labels.const_data<int32_t>();
     T* out = loss.data<T>();
 #pragma omp parallel for if (samples * classes > 32768)
     for (int64_t n = 0; n < samples; ++n) {
@@ -107,9 +107,9 @@ Tensor CpuBackend::softmax_cross_entropy_backward(const Tensor& logits, const Te
   check_labels_in_range("softmax_cross_entropy_backward", labels, classes);
   Tensor dx = Tensor::empty(logits.shape(), logits.dtype());
   dispatch_float(logits.dtype(), "softmax_cross_entropy_backward", [&]<typename T>() {
-    const T* z = logits.data<T>();
-    const int32_t* y = labels.data<int32_t>();
-    const T* dys = dy.data<T>();
+    const T* z = logits.const_data<T>();
+    const int32_t* y = labels.const_data<int32_t>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for if (samples * classes > 32768)
     for (int64_t n = 0; n < samples; ++n) {
@@ -131,8 +131,8 @@ Tensor CpuBackend::cw_margin_forward(const Tensor& logits, const Tensor& labels,
   check_top_k("cw_margin_forward", p, classes);
   Tensor loss = Tensor::empty(Shape{samples}, logits.dtype());
   dispatch_float(logits.dtype(), "cw_margin_forward", [&]<typename T>() {
-    const T* z = logits.data<T>();
-    const int32_t* y = labels.data<int32_t>();
+    const T* z = logits.const_data<T>();
+    const int32_t* y = labels.const_data<int32_t>();
     T* out = loss.data<T>();
 #pragma omp parallel for if (samples * classes > 32768)
     for (int64_t n = 0; n < samples; ++n) {
@@ -153,9 +153,9 @@ Tensor CpuBackend::cw_margin_backward(const Tensor& logits, const Tensor& labels
   check_top_k("cw_margin_backward", p, classes);
   Tensor dx = Tensor::zeros(logits.shape(), logits.dtype());
   dispatch_float(logits.dtype(), "cw_margin_backward", [&]<typename T>() {
-    const T* z = logits.data<T>();
-    const int32_t* y = labels.data<int32_t>();
-    const T* dys = dy.data<T>();
+    const T* z = logits.const_data<T>();
+    const int32_t* y = labels.const_data<int32_t>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for if (samples * classes > 32768)
     for (int64_t n = 0; n < samples; ++n) {

@@ -133,7 +133,7 @@ void convert(const From* src, To* dst, int64_t n) {
 
 template <typename From>
 void convert_to(const Tensor& x, const Tensor& out) {
-  const From* src = x.data<From>();
+  const From* src = x.const_data<From>();
   switch (out.dtype()) {
     case DType::f32:
       convert(src, out.data<float>(), x.numel());

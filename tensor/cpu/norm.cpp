@@ -72,7 +72,7 @@ void input_gradient_run(const T* __restrict dy, const T* __restrict x, T* __rest
 // The data of an optional per-channel tensor (gamma, beta), or null when it is undefined.
 template <typename T>
 const T* optional_data(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
+  return t.defined() ? t.const_data<T>() : nullptr;
 }
 
 }  // namespace
@@ -82,7 +82,7 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
   BatchNormStats stats{Tensor::empty(Shape{layout.channels}, x.dtype()),
                        Tensor::empty(Shape{layout.channels}, x.dtype())};
   dispatch_float(x.dtype(), "batch_norm_stats", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* means = stats.mean.data<T>();
     T* vars = stats.var.data<T>();
     const double count = static_cast<double>(layout.per_channel());
@@ -113,9 +113,9 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const
   const ChannelLayout layout(x.shape());
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "batch_norm_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
-    const T* means = mean.data<T>();
-    const T* vars = var.data<T>();
+    const T* in = x.const_data<T>();
+    const T* means = mean.const_data<T>();
+    const T* vars = var.const_data<T>();
     const T* gammas = optional_data<T>(gamma);
     const T* betas = optional_data<T>(beta);
     T* out = y.data<T>();
@@ -149,10 +149,10 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     grads.dbeta = Tensor::empty(Shape{layout.channels}, x.dtype());
   }
   dispatch_float(x.dtype(), "batch_norm_backward", [&]<typename T>() {
-    const T* in = x.data<T>();
-    const T* dys = dy.data<T>();
-    const T* means = mean.data<T>();
-    const T* vars = var.data<T>();
+    const T* in = x.const_data<T>();
+    const T* dys = dy.const_data<T>();
+    const T* means = mean.const_data<T>();
+    const T* vars = var.const_data<T>();
     const T* gammas = optional_data<T>(gamma);
     T* dxs = grads.dx.data<T>();
     T* dgammas = gammas ? grads.dgamma.data<T>() : nullptr;

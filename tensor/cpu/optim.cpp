@@ -29,7 +29,7 @@ void CpuBackend::sgd_update(const Tensor& param, const Tensor& grad, const Tenso
   if (use_momentum) check_update_operand("sgd_update", "velocity", param, velocity);
   dispatch_float(param.dtype(), "sgd_update", [&]<typename T>() {
     T* ps = param.data<T>();
-    const T* gs = grad.data<T>();
+    const T* gs = grad.const_data<T>();
     T* vs = use_momentum ? velocity.data<T>() : nullptr;
     const int64_t n = param.numel();
 #pragma omp parallel for if (n > 32768)
@@ -61,7 +61,7 @@ void CpuBackend::adam_update(const Tensor& param, const Tensor& grad, const Tens
   const double lr_t = p.lr * std::sqrt(correction2) / correction1;
   dispatch_float(param.dtype(), "adam_update", [&]<typename T>() {
     T* ps = param.data<T>();
-    const T* gs = grad.data<T>();
+    const T* gs = grad.const_data<T>();
     T* ms = m.data<T>();
     T* vs = v.data<T>();
     const int64_t n = param.numel();

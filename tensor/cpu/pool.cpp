@@ -118,7 +118,7 @@ Tensor CpuBackend::reflection_pad2d_forward(const Tensor& x, int64_t pad) const 
   const int64_t out_h = in_h + 2 * pad, out_w = in_w + 2 * pad;
   Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), out_h, out_w}, x.dtype());
   dispatch_float(x.dtype(), "reflection_pad2d_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -145,7 +145,7 @@ Tensor CpuBackend::reflection_pad2d_backward(const Tensor& dy, int64_t pad) cons
   const int64_t in_h = out_h - 2 * pad, in_w = out_w - 2 * pad;
   Tensor dx = Tensor::zeros(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
   dispatch_float(dy.dtype(), "reflection_pad2d_backward", [&]<typename T>() {
-    const T* dys = dy.data<T>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -170,7 +170,7 @@ Tensor CpuBackend::max_pool2d_forward(const Tensor& x, const Pool2dParams& p) co
   const PlaneDims d = pool_dims(x.shape(), p);
   Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), d.out_h, d.out_w}, x.dtype());
   dispatch_float(x.dtype(), "max_pool2d_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
     const bool whole_2x2_blocks = is_whole_2x2_blocks(d, p);
 #pragma omp parallel for
@@ -201,8 +201,8 @@ Tensor CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& dy,
   Tensor dx = whole_2x2_blocks ? Tensor::empty(x.shape(), x.dtype())
                                : Tensor::zeros(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "max_pool2d_backward", [&]<typename T>() {
-    const T* in = x.data<T>();
-    const T* dys = dy.data<T>();
+    const T* in = x.const_data<T>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
@@ -231,7 +231,7 @@ Tensor CpuBackend::avg_pool2d_forward(const Tensor& x, const Pool2dParams& p) co
   const PlaneDims d = pool_dims(x.shape(), p);
   Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), d.out_h, d.out_w}, x.dtype());
   dispatch_float(x.dtype(), "avg_pool2d_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
@@ -259,7 +259,7 @@ Tensor CpuBackend::avg_pool2d_backward(const Tensor& dy, const Shape& x_shape,
   const PlaneDims d = pool_dims(x_shape, p);
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
   dispatch_float(dy.dtype(), "avg_pool2d_backward", [&]<typename T>() {
-    const T* dys = dy.data<T>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < d.planes; ++plane) {
@@ -287,7 +287,7 @@ Tensor CpuBackend::upsample_nearest_forward(const Tensor& x, int64_t scale) cons
   const int64_t out_h = in_h * scale, out_w = in_w * scale;
   Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), out_h, out_w}, x.dtype());
   dispatch_float(x.dtype(), "upsample_nearest_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -313,7 +313,7 @@ Tensor CpuBackend::upsample_nearest_backward(const Tensor& dy, int64_t scale) co
   const int64_t in_h = out_h / scale, in_w = out_w / scale;
   Tensor dx = Tensor::empty(Shape{dy.dim(0), dy.dim(1), in_h, in_w}, dy.dtype());
   dispatch_float(dy.dtype(), "upsample_nearest_backward", [&]<typename T>() {
-    const T* dys = dy.data<T>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {

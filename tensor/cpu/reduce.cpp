@@ -42,7 +42,7 @@ Tensor CpuBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) c
   const Shape out_shape(dims);
   Tensor y = Tensor::empty(out_shape, x.dtype());
   dispatch_float(x.dtype(), "sum_axes", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     const size_t out_count = static_cast<size_t>(out_shape.numel());
     const BroadcastRuns runs(x.shape(), {out_shape});
     // Each thread sums a contiguous share of the runs into its own totals; the shares are
@@ -71,7 +71,7 @@ Tensor CpuBackend::sum_axes(const Tensor& x, const std::vector<int64_t>& axes) c
 Tensor CpuBackend::broadcast_to(const Tensor& x, const Shape& shape) const {
   Tensor y = Tensor::empty(shape, x.dtype());
   dispatch_float(x.dtype(), "broadcast_to", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
     const BroadcastRuns runs(shape, {x.shape()});
     const int64_t length = runs.length();
@@ -93,7 +93,7 @@ Tensor CpuBackend::topk_indices(const Tensor& x, int64_t k) const {
   const int64_t rows = x.dim(0), cols = x.dim(1);
   Tensor indices = Tensor::empty(Shape{rows, k}, DType::i32);
   dispatch_float(x.dtype(), "topk_indices", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     int32_t* out = indices.data<int32_t>();
     std::vector<int32_t> order(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {
@@ -122,7 +122,7 @@ Tensor CpuBackend::channel_std_forward(const Tensor& x, double eps) const {
   const int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
   Tensor std = Tensor::empty(Shape{x.dim(0), x.dim(1), 1, 1}, x.dtype());
   dispatch_float(x.dtype(), "channel_std_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = std.data<T>();
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -142,9 +142,9 @@ Tensor CpuBackend::channel_std_backward(const Tensor& x, const Tensor& std,
   const int64_t planes = x.dim(0) * x.dim(1), area = x.dim(2) * x.dim(3);
   Tensor dx = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "channel_std_backward", [&]<typename T>() {
-    const T* in = x.data<T>();
-    const T* stds = std.data<T>();
-    const T* dys = dy.data<T>();
+    const T* in = x.const_data<T>();
+    const T* stds = std.const_data<T>();
+    const T* dys = dy.const_data<T>();
     T* out = dx.data<T>();
 #pragma omp parallel for if (x.numel() > 32768)
     for (int64_t plane = 0; plane < planes; ++plane) {

@@ -59,7 +59,7 @@ Tensor CpuBackend::resize_bilinear_forward(const Tensor& x, int64_t out_h, int64
   const std::vector<AxisSample> cols = axis_samples(in_w, out_w, mode);
   Tensor y = Tensor::empty(Shape{x.dim(0), x.dim(1), out_h, out_w}, x.dtype());
   dispatch_float(x.dtype(), "resize_bilinear_forward", [&]<typename T>() {
-    const T* in = x.data<T>();
+    const T* in = x.const_data<T>();
     T* out = y.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {
@@ -91,7 +91,7 @@ Tensor CpuBackend::resize_bilinear_backward(const Tensor& dy, const Shape& x_sha
   const std::vector<AxisSample> cols = axis_samples(in_w, out_w, mode);
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
   dispatch_float(dy.dtype(), "resize_bilinear_backward", [&]<typename T>() {
-    const T* dys = dy.data<T>();
+    const T* dys = dy.const_data<T>();
     T* dxs = dx.data<T>();
 #pragma omp parallel for
     for (int64_t plane = 0; plane < planes; ++plane) {

@@ -91,8 +91,8 @@ Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y,
   const int64_t n = dy.numel();
   if (n == 0) return dx;
   // x or y may be undefined where the derivative does not read it; dy stands in.
-  const float* xs = x.defined() ? x.data<float>() : dy.data<float>();
-  const float* ys = y.defined() ? y.data<float>() : dy.data<float>();
+  const float* xs = x.defined() ? x.const_data<float>() : dy.const_data<float>();
+  const float* ys = y.defined() ? y.const_data<float>() : dy.const_data<float>();
   check_aligned("unary_backward", {xs, ys, dy.data<float>(), dx.data<float>()});
   unary_backward_kernel<<<grid_for((n + 3) / 4), kBlockSize, 0, stream()>>>(
       op, xs, ys, dy.data<float>(), dx.data<float>(), args, n);

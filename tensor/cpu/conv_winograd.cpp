@@ -45,6 +45,18 @@ struct Tiling {
   int64_t chunk;        // tiles per chunk, whole panels of nr
 };
 
+// Channels [begin, end).
+struct Range {
+  int64_t begin, end;
+};
+
+// Piece `index` of `count` channels cut into pieces of kChannelsPerPiece.
+constexpr int64_t kChannelsPerPiece = 32;
+int64_t piece_count(int64_t count) { return (count + kChannelsPerPiece - 1) / kChannelsPerPiece; }
+Range piece(int64_t index, int64_t count) {
+  return {index * kChannelsPerPiece, std::min(count, (index + 1) * kChannelsPerPiece)};
+}
+
 // The tile rows and columns of the wide grid (see Tiling).
 int64_t tile_rows(const ConvGeometry& g) { return (g.P + 1) / 2; }
 int64_t tile_cols(const ConvGeometry& g) { return (g.N * (g.W + g.padding) + 1) / 2; }
@@ -214,19 +226,21 @@ void transform_tiles(const float* rows, int64_t half_width, int64_t col, int64_t
   }
 }
 
-// The input transform of the chunk from tile t0, written as B panels: position xi, panel
-// u / nr, channel c, column u % nr at v[((xi panels + u / nr) C + c) nr + u % nr]. Tiles
-// past the last are zero.
+// The input transform of the chunk from tile t0, for the channels in `channels`, written as B
+// panels: position xi, panel u / nr, channel c, column u % nr at
+// v[((xi panels + u / nr) C + c) nr + u % nr]. Tiles past the last are zero.
 void transform_inputs(const float* split, const ConvGeometry& g, const Tiling& t, int64_t t0,
-                      int64_t nr, float* v) {
+                      int64_t nr, Range channels, float* v) {
   const int64_t panels = t.chunk / nr, position_stride = panels * g.C * nr;
   const int64_t count = std::min(t.chunk, t.count - t0);
   for (int64_t u = count; u < t.chunk; ++u) {
     for (int64_t xi = 0; xi < kPositions; ++xi) {
-      for (int64_t c = 0; c < g.C; ++c) v[((xi * panels + u / nr) * g.C + c) * nr + u % nr] = 0.0f;
+      for (int64_t c = channels.begin; c < channels.end; ++c) {
+        v[((xi * panels + u / nr) * g.C + c) * nr + u % nr] = 0.0f;
+      }
     }
   }
-  for (int64_t c = 0; c < g.C; ++c) {
+  for (int64_t c = channels.begin; c < channels.end; ++c) {
     // Pieces that stay in one tile row and one panel are contiguous on both sides.
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
@@ -238,21 +252,19 @@ void transform_inputs(const float* split, const ConvGeometry& g, const Tiling& t
   }
 }
 
-// M_xi (K rounded up, chunk) = U_xi V_xi for every position xi, m[xi][k][j], row stride chunk.
-void multiply_positions(const float* packed_filters, const float* v, const ConvGeometry& g,
-                        const MicroKernel& kernel, int64_t chunk, float* m) {
+// M_xi (K rounded up, chunk) = U_xi V_xi for position xi, m[xi][k][j], row stride chunk.
+void multiply_position(const float* packed_filters, const float* v, const ConvGeometry& g,
+                       const MicroKernel& kernel, int64_t chunk, int64_t xi, float* m) {
   const int64_t rows = round_up_to_panels(g.K, kernel.mr), panels = chunk / kernel.nr;
-  for (int64_t xi = 0; xi < kPositions; ++xi) {
-    const float* u = packed_filters + xi * rows * g.C;
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const float* b = v + (xi * panels + panel) * g.C * kernel.nr;
-      float* tile = m + xi * rows * chunk + panel * kernel.nr;
-      for (int64_t d0 = 0; d0 < g.C; d0 += kDepthBlock) {
-        const int64_t depth = std::min(kDepthBlock, g.C - d0);
-        for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
-          kernel.run(depth, u + k0 * g.C + d0 * kernel.mr, b + d0 * kernel.nr, tile + k0 * chunk,
-                     chunk, d0 > 0);
-        }
+  const float* u = packed_filters + xi * rows * g.C;
+  for (int64_t panel = 0; panel < panels; ++panel) {
+    const float* b = v + (xi * panels + panel) * g.C * kernel.nr;
+    float* tile = m + xi * rows * chunk + panel * kernel.nr;
+    for (int64_t d0 = 0; d0 < g.C; d0 += kDepthBlock) {
+      const int64_t depth = std::min(kDepthBlock, g.C - d0);
+      for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
+        kernel.run(depth, u + k0 * g.C + d0 * kernel.mr, b + d0 * kernel.nr, tile + k0 * chunk,
+                   chunk, d0 > 0);
       }
     }
   }
@@ -303,13 +315,14 @@ void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
   }
 }
 
-// y for the chunk's tiles from m[xi][k][u] (row stride chunk), with the bias: run by run
+// y for the chunk's tiles and the output channels in `output_channels` from m[xi][k][u] (row
+// stride chunk), with the bias: run by run
 // (the chunk's pieces of one tile row), through `buffer` (4 chunk floats), which holds a
 // run's grid rows 2 row + i, parity j, at (2 i + j) length.
 void transform_outputs(const float* m, const float* bias, const ConvGeometry& g, const Tiling& t,
-                       int64_t t0, int64_t rows, float* buffer, float* y) {
+                       int64_t t0, int64_t rows, Range output_channels, float* buffer, float* y) {
   const int64_t count = std::min(t.chunk, t.count - t0);
-  for (int64_t k = 0; k < g.K; ++k) {
+  for (int64_t k = output_channels.begin; k < output_channels.end; ++k) {
     const float b = bias != nullptr ? bias[k] : 0.0f;
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
@@ -320,6 +333,79 @@ void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
                        y);
       }
       u += length;
+    }
+  }
+}
+
+// One call's operands: the split planes, the packed filter transforms, and where y goes.
+struct WinogradPass {
+  const float* split;
+  const float* filters;
+  const float* bias;
+  const ConvGeometry& g;
+  const Tiling& tiling;
+  const MicroKernel& kernel;
+  int64_t chunks;
+  float* y;
+};
+
+// Chunk after chunk, each on one thread: its input transform, 16 products and output
+// transform, with V and M in L2.
+void run_chunk_by_chunk(const WinogradPass& pass, bool parallel) {
+  const ConvGeometry& g = pass.g;
+  const Tiling& t = pass.tiling;
+  const int64_t rows = round_up_to_panels(g.K, pass.kernel.mr);
+#pragma omp parallel if (parallel)
+  {
+    ScratchBuffer<float> v(kPositions * g.C * t.chunk);
+    ScratchBuffer<float> m(kPositions * rows * t.chunk);
+    ScratchBuffer<float> output_rows(4 * t.chunk);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < pass.chunks; ++chunk) {
+      const int64_t t0 = chunk * t.chunk;
+      transform_inputs(pass.split, g, t, t0, pass.kernel.nr, {0, g.C}, v.get());
+      for (int64_t xi = 0; xi < kPositions; ++xi) {
+        multiply_position(pass.filters, v.get(), g, pass.kernel, t.chunk, xi, m.get());
+      }
+      transform_outputs(m.get(), pass.bias, g, t, t0, rows, {0, g.K}, output_rows.get(), pass.y);
+    }
+  }
+}
+
+// With few chunks per thread the loop above leaves threads idle (5 chunks on 2 threads: 3
+// against 2, VGG-19's 8x8 maps at batch 8). Then all chunks go through each step together,
+// in many more pieces: the input transforms by chunk and 32 channels, the products by chunk
+// and position, the output transforms by chunk and 32 output channels. V and M of the
+// whole call are kept (a few MiB at most, since the chunks are few).
+constexpr int64_t kChunksPerThreadForPhases = 4;
+
+void run_in_phases(const WinogradPass& pass) {
+  const ConvGeometry& g = pass.g;
+  const Tiling& t = pass.tiling;
+  const int64_t rows = round_up_to_panels(g.K, pass.kernel.mr);
+  const int64_t v_floats = kPositions * g.C * t.chunk, m_floats = kPositions * rows * t.chunk;
+  ScratchBuffer<float> v(pass.chunks * v_floats), m(pass.chunks * m_floats);
+  const int64_t input_pieces = piece_count(g.C), output_pieces = piece_count(g.K);
+#pragma omp parallel
+  {
+    ScratchBuffer<float> output_rows(4 * t.chunk);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < pass.chunks * input_pieces; ++item) {
+      const int64_t chunk = item / input_pieces;
+      transform_inputs(pass.split, g, t, chunk * t.chunk, pass.kernel.nr,
+                       piece(item % input_pieces, g.C), v.get() + chunk * v_floats);
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < pass.chunks * kPositions; ++item) {
+      const int64_t chunk = item / kPositions;
+      multiply_position(pass.filters, v.get() + chunk * v_floats, g, pass.kernel, t.chunk,
+                        item % kPositions, m.get() + chunk * m_floats);
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < pass.chunks * output_pieces; ++item) {
+      const int64_t chunk = item / output_pieces;
+      transform_outputs(m.get() + chunk * m_floats, pass.bias, g, t, chunk * t.chunk, rows,
+                        piece(item % output_pieces, g.K), output_rows.get(), pass.y);
     }
   }
 }
@@ -380,24 +466,23 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
             g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
   const bool parallel = g.K * g.C * 9 * g.N * g.P * g.Q >= kParallelWork;
   const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
-  const int64_t rows = round_up_to_panels(g.K, kernel.mr);
   const std::shared_ptr<const TransformedFilters> filters =
       transformed_filters(w, layout, g, kernel, weights_storage);
   ScratchBuffer<float> split(g.C * tiling.plane);
   split_planes(x, g, tiling, split.get());
   const int64_t chunks = (tiling.count + tiling.chunk - 1) / tiling.chunk;
-#pragma omp parallel if (parallel)
-  {
-    ScratchBuffer<float> v(kPositions * g.C * tiling.chunk);
-    ScratchBuffer<float> m(kPositions * rows * tiling.chunk);
-    ScratchBuffer<float> output_rows(4 * tiling.chunk);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      const int64_t t0 = chunk * tiling.chunk;
-      transform_inputs(split.get(), g, tiling, t0, kernel.nr, v.get());
-      multiply_positions(filters->packed.get(), v.get(), g, kernel, tiling.chunk, m.get());
-      transform_outputs(m.get(), bias, g, tiling, t0, rows, output_rows.get(), y);
-    }
+  const WinogradPass pass{.split = split.get(),
+                          .filters = filters->packed.get(),
+                          .bias = bias,
+                          .g = g,
+                          .tiling = tiling,
+                          .kernel = kernel,
+                          .chunks = chunks,
+                          .y = y};
+  if (parallel && chunks < kChunksPerThreadForPhases * omp_get_max_threads()) {
+    run_in_phases(pass);
+  } else {
+    run_chunk_by_chunk(pass, parallel);
   }
 }
 

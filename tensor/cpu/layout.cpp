@@ -32,14 +32,27 @@ struct AxisView {
   }
 };
 
-// Byte address of block (o, a) of a tensor seen through `view`.
-char* block_address(const Tensor& t, const AxisView& view, int64_t o, int64_t a) {
-  const int64_t element = (o * view.extent + a) * view.inner;
-  return static_cast<char*>(t.raw_data()) + element * static_cast<int64_t>(dtype_size(t.dtype()));
+// The blocks of a tensor seen through `view`, from one base address taken before the loops
+// (a writable pointer counts as a write to the tensor, see Tensor::data). Byte is char for
+// the output, const char for an input.
+template <typename Byte>
+struct Blocks {
+  Byte* base;
+  int64_t element_bytes;
+  AxisView view;
+  Byte* at(int64_t o, int64_t a) const {
+    return base + (o * view.extent + a) * view.inner * element_bytes;
+  }
+  size_t bytes() const { return static_cast<size_t>(view.inner * element_bytes); }
+};
+
+Blocks<char> output_blocks(const Tensor& t, const AxisView& view) {
+  return {static_cast<char*>(t.raw_data()), static_cast<int64_t>(dtype_size(t.dtype())), view};
 }
 
-size_t block_bytes(const Tensor& t, const AxisView& view) {
-  return static_cast<size_t>(view.inner) * dtype_size(t.dtype());
+Blocks<const char> input_blocks(const Tensor& t, const AxisView& view) {
+  return {static_cast<const char*>(t.const_raw_data()), static_cast<int64_t>(dtype_size(t.dtype())),
+          view};
 }
 
 constexpr int64_t kParallelElements = 32768;
@@ -83,13 +96,13 @@ Tensor CpuBackend::flip(const Tensor& x, int64_t axis) const {
   axis = x.shape().normalize_axis(axis, "flip");
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   const AxisView view(x.shape(), axis);
-  const size_t bytes = block_bytes(x, view);
+  const Blocks<const char> in = input_blocks(x, view);
+  const Blocks<char> out = output_blocks(y, view);
   const int64_t blocks = view.outer * view.extent;
 #pragma omp parallel for if (x.numel() > kParallelElements)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t o = block / view.extent, a = block % view.extent;
-    std::memcpy(block_address(y, view, o, a), block_address(x, view, o, view.extent - 1 - a),
-                bytes);
+    std::memcpy(out.at(o, a), in.at(o, view.extent - 1 - a), in.bytes());
   }
   return y;
 }
@@ -102,18 +115,16 @@ Tensor CpuBackend::concat(const std::vector<Tensor>& parts, int64_t axis) const 
   for (const Tensor& part : parts) total_extent += part.dim(axis);
   dims[static_cast<size_t>(axis)] = total_extent;
   Tensor y = Tensor::empty(Shape(dims), parts.front().dtype());
-  const AxisView out_view(y.shape(), axis);
+  const Blocks<char> out = output_blocks(y, AxisView(y.shape(), axis));
   // Each part fills extents [first, first + its extent) of every outer index.
   int64_t first = 0;
   for (const Tensor& part : parts) {
-    const AxisView part_view(part.shape(), axis);
-    const size_t bytes = block_bytes(part, part_view) * static_cast<size_t>(part_view.extent);
+    const Blocks<const char> in = input_blocks(part, AxisView(part.shape(), axis));
+    const size_t bytes = in.bytes() * static_cast<size_t>(in.view.extent);
     if (bytes > 0) {
-      for (int64_t o = 0; o < part_view.outer; ++o)
-        std::memcpy(block_address(y, out_view, o, first), block_address(part, part_view, o, 0),
-                    bytes);
+      for (int64_t o = 0; o < in.view.outer; ++o) std::memcpy(out.at(o, first), in.at(o, 0), bytes);
     }
-    first += part_view.extent;
+    first += in.view.extent;
   }
   return y;
 }
@@ -124,14 +135,13 @@ Tensor CpuBackend::slice(const Tensor& x, int64_t axis, int64_t start, int64_t s
   std::vector<int64_t> dims = x.shape().dims();
   dims[static_cast<size_t>(axis)] = count;
   Tensor y = Tensor::empty(Shape(dims), x.dtype());
-  const AxisView in_view(x.shape(), axis), out_view(y.shape(), axis);
-  const size_t bytes = block_bytes(x, in_view);
-  const int64_t blocks = out_view.outer * count;
+  const Blocks<const char> in = input_blocks(x, AxisView(x.shape(), axis));
+  const Blocks<char> out = output_blocks(y, AxisView(y.shape(), axis));
+  const int64_t blocks = out.view.outer * count;
 #pragma omp parallel for if (y.numel() > kParallelElements)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t o = block / count, k = block % count;
-    std::memcpy(block_address(y, out_view, o, k), block_address(x, in_view, o, start + k * step),
-                bytes);
+    std::memcpy(out.at(o, k), in.at(o, start + k * step), in.bytes());
   }
   return y;
 }
@@ -140,15 +150,14 @@ Tensor CpuBackend::slice_backward(const Tensor& dy, const Shape& x_shape, int64_
                                   int64_t start, int64_t step) const {
   axis = x_shape.normalize_axis(axis, "slice_backward");
   Tensor dx = Tensor::zeros(x_shape, dy.dtype());
-  const AxisView in_view(x_shape, axis), out_view(dy.shape(), axis);
-  const int64_t count = out_view.extent;
-  const size_t bytes = block_bytes(dy, out_view);
-  const int64_t blocks = out_view.outer * count;
+  const Blocks<const char> in = input_blocks(dy, AxisView(dy.shape(), axis));
+  const Blocks<char> out = output_blocks(dx, AxisView(x_shape, axis));
+  const int64_t count = in.view.extent;
+  const int64_t blocks = in.view.outer * count;
 #pragma omp parallel for if (dy.numel() > kParallelElements)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t o = block / count, k = block % count;
-    std::memcpy(block_address(dx, in_view, o, start + k * step), block_address(dy, out_view, o, k),
-                bytes);
+    std::memcpy(out.at(o, start + k * step), in.at(o, k), in.bytes());
   }
   return dx;
 }

@@ -315,9 +315,10 @@ TEST(PackedConv, BackendFloat32MatchesFloat64) {
   EXPECT_TRUE(tensors_near(y32, y64, 1e-4, 1e-5));
 }
 
-// A Winograd pass keeps its transformed filters with the weights' storage: a second call with
-// the same weights reuses them, and each kind of write to the weights (a pointer from data(),
-// copy_from, fill, an optimizer step) makes the next call transform them again.
+// A Winograd pass with few tiles keeps its transformed filters with the weights' storage: a
+// second call with the same weights reuses them, and each kind of write to the weights (a
+// pointer from data(), copy_from, fill, an optimizer step) makes the next call transform
+// them again.
 TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
   const Backend& backend = cpu_backend();
   const Conv2dParams params{.stride = 1, .padding = 1};
@@ -355,6 +356,12 @@ TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
   backend.sgd_update(w, random_tensor(w.shape(), 614).to(DType::f32), Tensor(), {.lr = 0.5});
   expect_both_passes_match_float64("an SGD step");
   EXPECT_EQ(w.storage().derived_names().size(), 2u) << "stale entries are replaced";
+
+  // With many tiles the transform is a small part of the call: nothing is kept.
+  const Tensor fresh_w = random_tensor({32, 32, 3, 3}, 615).to(DType::f32);
+  backend.conv2d_forward(random_tensor({24, 32, 32, 32}, 616).to(DType::f32), fresh_w, Tensor(),
+                         params);
+  EXPECT_TRUE(fresh_w.storage().derived_names().empty());
 }
 
 // ---- host allocator ------------------------------------------------------------------

@@ -427,14 +427,23 @@ std::string transformed_filters_name(const FilterLayout& layout, const ConvGeome
          std::to_string(kernel.mr);
 }
 
+// Filters are kept only for calls with fewer tiles than this: the transform costs about as
+// much as the products of a few dozen tiles, so from a thousand tiles on (a batch of 128
+// at 8x8, VGG-19 at 224x224) keeping it gains a few percent at most and would cost 16/9 of
+// the weights' memory per pass, also while training, when every step changes the weights.
+constexpr int64_t kMostTilesForKeptFilters = 1024;
+
 // The packed filter transforms for this call: those kept in `storage` if they were made
-// from its current contents, else computed anew (and kept there, when there is a storage).
-// A new entry replaces a stale one, so a caller still holding the old one is unaffected.
+// from its current contents, else computed anew (and kept there, when there is a storage
+// and the call has few tiles). A new entry replaces a stale one, so a caller still holding
+// the old one is unaffected.
 std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
                                                               const FilterLayout& layout,
                                                               const ConvGeometry& g,
                                                               const MicroKernel& kernel,
-                                                              Storage* storage) {
+                                                              Storage* weights_storage) {
+  Storage* storage =
+      winograd_tile_count(g) < kMostTilesForKeptFilters ? weights_storage : nullptr;
   const std::string name = storage != nullptr ? transformed_filters_name(layout, g, kernel) : "";
   const uint64_t version = storage != nullptr ? storage->version() : 0;
   if (storage != nullptr) {

@@ -9,7 +9,9 @@
 // tiles spans the whole batch and the transforms run on long vectors even for 4x4 maps; the
 // tiles that straddle two images are thrown away. The tiles go in chunks whose V and M stay
 // in L2: per chunk the input is transformed straight into the micro-kernel's B panels, the
-// 16 products run, and the output transform writes y.
+// 16 products run, and the output transform writes y (with few chunks per thread, all
+// chunks go through each of these steps together, in smaller pieces). Calls with few tiles
+// keep the transformed filters with the weights' storage until the weights are written.
 #include <omp.h>
 
 #include <algorithm>
@@ -421,10 +423,9 @@ struct TransformedFilters : DerivedData {
 // another shape, and each pass and micro-kernel has its own packing.
 std::string transformed_filters_name(const FilterLayout& layout, const ConvGeometry& g,
                                      const MicroKernel& kernel) {
-  return "winograd filters K " + std::to_string(g.K) + " C " + std::to_string(g.C) +
-         " strides " + std::to_string(layout.output_stride) + " " +
-         std::to_string(layout.input_stride) + (layout.flipped ? " flipped" : "") + " mr " +
-         std::to_string(kernel.mr);
+  return "winograd filters K " + std::to_string(g.K) + " C " + std::to_string(g.C) + " strides " +
+         std::to_string(layout.output_stride) + " " + std::to_string(layout.input_stride) +
+         (layout.flipped ? " flipped" : "") + " mr " + std::to_string(kernel.mr);
 }
 
 // Filters are kept only for calls with fewer tiles than this: the transform costs about as
@@ -442,8 +443,7 @@ std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
                                                               const ConvGeometry& g,
                                                               const MicroKernel& kernel,
                                                               Storage* weights_storage) {
-  Storage* storage =
-      winograd_tile_count(g) < kMostTilesForKeptFilters ? weights_storage : nullptr;
+  Storage* storage = winograd_tile_count(g) < kMostTilesForKeptFilters ? weights_storage : nullptr;
   const std::string name = storage != nullptr ? transformed_filters_name(layout, g, kernel) : "";
   const uint64_t version = storage != nullptr ? storage->version() : 0;
   if (storage != nullptr) {

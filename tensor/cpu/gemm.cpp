@@ -23,8 +23,8 @@ Tensor CpuBackend::gemm(const Tensor& a, bool transpose_a, const Tensor& b,
             transpose_b ? " transposed)" : ")");
   Tensor c = Tensor::empty(Shape{M, N}, a.dtype());  // (M, N)
   dispatch_float(a.dtype(), "gemm", [&]<typename T>() {
-    gemm_kernel(transpose_a, transpose_b, M, N, K, a.const_data<T>(), a.dim(1), b.const_data<T>(), b.dim(1),
-                c.data<T>(), N);
+    gemm_kernel(transpose_a, transpose_b, M, N, K, a.const_data<T>(), a.dim(1), b.const_data<T>(),
+                b.dim(1), c.data<T>(), N);
   });
   return c;
 }

@@ -11,7 +11,6 @@ Storage::Storage(Device device, size_t bytes) : device_(device), bytes_(bytes) {
 }
 
 Storage::~Storage() {
-  derived_.clear();  // derived data may hold backend memory: free it before the block
   if (data_ != nullptr) backend_for(device_).deallocate(data_, bytes_);
 }
 

@@ -44,7 +44,7 @@ class Storage {
   // Derived data kept under `name` (null if none); it lives as long as the storage.
   std::shared_ptr<DerivedData> find_derived(const std::string& name) const;
   void keep_derived(const std::string& name, std::shared_ptr<DerivedData> data);
-  std::vector<std::string> derived_names() const;
+  std::vector<std::string> derived_names() const;  // what is kept (tests, inspection)
 
  private:
   Device device_;

@@ -434,8 +434,19 @@ std::string transformed_filters_name(const FilterLayout& layout, const ConvGeome
 // the weights' memory per pass, also while training, when every step changes the weights.
 constexpr int64_t kMostTilesForKeptFilters = 1024;
 
-// The packed filter transforms for this call: those kept in `storage` if they were made
-// from its current contents, else computed anew (and kept there, when there is a storage
+// The 16 packed filter transforms of w, made now.
+std::shared_ptr<TransformedFilters> transform_all_filters(const float* w,
+                                                          const FilterLayout& layout,
+                                                          const ConvGeometry& g,
+                                                          const MicroKernel& kernel) {
+  auto made =
+      std::make_shared<TransformedFilters>(kPositions * round_up_to_panels(g.K, kernel.mr) * g.C);
+  pack_filters(w, layout, g, kernel, made->packed.get());
+  return made;
+}
+
+// The packed filter transforms for this call: those kept in `weights_storage` if they were
+// made from its current contents, else made anew (and kept there, when there is a storage
 // and the call has few tiles). A new entry replaces a stale one, so a caller still holding
 // the old one is unaffected.
 std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
@@ -443,18 +454,17 @@ std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
                                                               const ConvGeometry& g,
                                                               const MicroKernel& kernel,
                                                               Storage* weights_storage) {
-  Storage* storage = winograd_tile_count(g) < kMostTilesForKeptFilters ? weights_storage : nullptr;
-  const std::string name = storage != nullptr ? transformed_filters_name(layout, g, kernel) : "";
-  const uint64_t version = storage != nullptr ? storage->version() : 0;
-  if (storage != nullptr) {
-    auto kept = std::dynamic_pointer_cast<const TransformedFilters>(storage->find_derived(name));
-    if (kept != nullptr && kept->version == version) return kept;
+  if (weights_storage == nullptr || winograd_tile_count(g) >= kMostTilesForKeptFilters) {
+    return transform_all_filters(w, layout, g, kernel);
   }
-  auto made =
-      std::make_shared<TransformedFilters>(kPositions * round_up_to_panels(g.K, kernel.mr) * g.C);
-  pack_filters(w, layout, g, kernel, made->packed.get());
+  const std::string name = transformed_filters_name(layout, g, kernel);
+  const uint64_t version = weights_storage->version();  // before reading the weights
+  auto kept =
+      std::dynamic_pointer_cast<const TransformedFilters>(weights_storage->find_derived(name));
+  if (kept != nullptr && kept->version == version) return kept;
+  std::shared_ptr<TransformedFilters> made = transform_all_filters(w, layout, g, kernel);
   made->version = version;
-  if (storage != nullptr) storage->keep_derived(name, made);
+  weights_storage->keep_derived(name, made);
   return made;
 }
 

@@ -22,33 +22,61 @@ struct ChannelLayout {
   int64_t per_channel() const { return batch * spatial; }
 };
 
-// The sums in double of first(i) and second(i) over the flat indices i of channel c's
-// values, in one pass. Each image's run of `spatial` values is summed in blocks of
-// kSumBlock as SIMD reductions in the tensor's type T (vector lanes, then the lanes added;
-// float lanes are twice as wide as double ones and need no conversions), and the block
-// sums in double. A float lane then adds at most kSumBlock / 16 values, so the rounding
-// stays near float's own; the order differs from a left-to-right sum but is fixed for a
-// build, so results repeat.
+// Channel c's values are `batch` runs of `spatial` contiguous values. Each run is summed in
+// blocks of kSumBlock as SIMD reductions in the tensor's type T (vector lanes, then the lanes
+// added; float lanes are twice as wide as double ones and need no conversions), and the block
+// sums in double. A float lane then adds at most kSumBlock / 16 values, so the rounding stays
+// near float's own; the order differs from a left-to-right sum but is fixed for a build, so
+// results repeat. The block functions take plain pointers: with an index computed inside the
+// loop the compiler cannot see that the values are contiguous and gathers them one by one.
 constexpr int64_t kSumBlock = 256;
+
+template <typename T>
+struct BlockSums {
+  T first = 0, second = 0;
+};
+
+// Sums of d and d^2 over x[0, count), d = x - shift.
+template <typename T>
+BlockSums<T> shifted_sums(const T* __restrict x, int64_t count, T shift) {
+  T sum = 0, squares = 0;
+#pragma omp simd reduction(+ : sum, squares)
+  for (int64_t i = 0; i < count; ++i) {
+    const T d = x[i] - shift;
+    sum += d;
+    squares += d * d;
+  }
+  return {sum, squares};
+}
+
+// Sums of dy and dy (x - mean) over dy[0, count) and x[0, count).
+template <typename T>
+BlockSums<T> gradient_sums(const T* __restrict dy, const T* __restrict x, int64_t count, T mean) {
+  T sum = 0, products = 0;
+#pragma omp simd reduction(+ : sum, products)
+  for (int64_t i = 0; i < count; ++i) {
+    sum += dy[i];
+    products += dy[i] * (x[i] - mean);
+  }
+  return {sum, products};
+}
 
 struct SumPair {
   double first = 0.0, second = 0.0;
 };
-template <typename T, typename First, typename Second>
-SumPair channel_sums(const ChannelLayout& layout, int64_t c, First&& first, Second&& second) {
+
+// The sums in double over channel c's values of block_sums(offset, count), which sums the
+// values at flat indices [offset, offset + count).
+template <typename T, typename BlockSumsOf>
+SumPair channel_sums(const ChannelLayout& layout, int64_t c, BlockSumsOf&& block_sums) {
   SumPair total;
   for (int64_t n = 0; n < layout.batch; ++n) {
     const int64_t base = (n * layout.channels + c) * layout.spatial;
     for (int64_t begin = 0; begin < layout.spatial; begin += kSumBlock) {
-      const int64_t end = std::min(begin + kSumBlock, layout.spatial);
-      T block_first = 0, block_second = 0;
-#pragma omp simd reduction(+ : block_first, block_second)
-      for (int64_t s = begin; s < end; ++s) {
-        block_first += first(base + s);
-        block_second += second(base + s);
-      }
-      total.first += block_first;
-      total.second += block_second;
+      const int64_t count = std::min(kSumBlock, layout.spatial - begin);
+      const BlockSums<T> block = block_sums(base + begin, count);
+      total.first += block.first;
+      total.second += block.second;
     }
   }
   return total;
@@ -92,12 +120,9 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
       // d = x - shift. With the shift inside the data's range, var = E[d^2] - E[d]^2 keeps
       // the precision of T for any mean (no cancellation of large squares).
       const T shift = in[c * layout.spatial];
-      const SumPair sums = channel_sums<T>(
-          layout, c, [in, shift](int64_t i) -> T { return in[i] - shift; },
-          [in, shift](int64_t i) -> T {
-            const T d = in[i] - shift;
-            return d * d;
-          });
+      const SumPair sums = channel_sums<T>(layout, c, [in, shift](int64_t offset, int64_t count) {
+        return shifted_sums(in + offset, count, shift);
+      });
       const double shifted_mean = sums.first / count;
       const double mean = static_cast<double>(shift) + shifted_mean;
       const double variance = std::max(0.0, sums.second / count - shifted_mean * shifted_mean);
@@ -162,9 +187,9 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
       const T channel_mean = means[c];
-      const SumPair sums = channel_sums<T>(
-          layout, c, [dys](int64_t i) -> T { return dys[i]; },
-          [=](int64_t i) -> T { return dys[i] * (in[i] - channel_mean); });
+      const SumPair sums = channel_sums<T>(layout, c, [=](int64_t offset, int64_t count) {
+        return gradient_sums(dys + offset, in + offset, count, channel_mean);
+      });
       const double dy_sum = sums.first, dy_xhat_sum = inv_std * sums.second;
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
       // Training: dx = scale dy + centred_scale (x - mean) + offset. Eval: dx = scale dy (x

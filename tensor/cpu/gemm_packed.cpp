@@ -2,8 +2,8 @@
 // A is first packed whole into micro-panels by all threads (PackedA). C is then cut into
 // rectangles (split_output), taken by the threads as they come free; every rectangle reads
 // its rows of A from the shared packed copy, so cutting C by columns costs no repacking.
-// Each rectangle is walked in blocks of kRowBlock rows x kDepthBlock depths x kColumnBlock
-// columns: the B block (1 MiB, kept in L2) is packed once per column block, and the
+// Each rectangle is walked in blocks of kDepthBlock depths x kColumnBlock columns: the B
+// block (512 KiB, kept in L2) is packed once and serves all the rectangle's rows, and the
 // micro-kernel runs along each row of tiles, the A panel (12 KiB) staying in L1 while the B
 // panels stream past it from L2. The threads share nothing but the packed A, so they never
 // wait for each other until the end.
@@ -22,10 +22,10 @@ namespace {
 
 // Measured on the 2-core Xeon (AVX-512) with 1024^3 and conv-shaped products: depth 128 to
 // 384 and column blocks 512 to 1024 are within noise of each other; A panels in L1 with B
-// streamed from L2 beat the opposite order (B panel in L1) by about 15 %.
-constexpr int64_t kDepthBlock = 256;    // an A panel (256 x 12 floats = 12 KiB) fits L1
-constexpr int64_t kColumnBlock = 1024;  // the packed B block (256 x 1024 floats) fits L2
-constexpr int64_t kRowBlock = 512;      // rows per pass over a B block (A: 512 x 256 floats)
+// streamed from L2 beat the opposite order (B panel in L1) by about 15 %. Column blocks of
+// 512 leave half of a 1 MiB L2 (AMD EPYC, Zen 5) to the rest.
+constexpr int64_t kDepthBlock = 256;   // an A panel (256 x 12 floats = 12 KiB) fits L1
+constexpr int64_t kColumnBlock = 512;  // the packed B block (256 x 512 floats) fits L2
 // op(A) is packed whole up to this many floats (64 MiB), in row bands beyond.
 constexpr int64_t kPackedALimit = int64_t{1} << 24;
 // Below this many multiply-adds a second thread costs more than it saves.
@@ -165,36 +165,30 @@ class PackedA {
   ScratchBuffer<float> packed_;
 };
 
-// One thread's rectangle of C, block by block.
+// One thread's rectangle of C, by depth slice and column block: each block of B is packed
+// once and multiplied by every A panel of the rectangle (A is packed whole, PackedA).
 void multiply_region(const Region& region, int64_t K, const PackedA& a, const GemmOperand& b,
                      const GemmOutput& c, const MicroKernel& kernel) {
   if (region.row_end <= region.row_begin || region.col_end <= region.col_begin) return;
-  // Whole panels only: the last panel of a block is padded up to mr or nr.
-  const int64_t row_block =
-      std::min(round_up_to_panels(region.row_end - region.row_begin, kernel.mr),
-               kRowBlock / kernel.mr * kernel.mr);
+  // Whole panels only: the last panel of a block is padded up to nr.
   const int64_t col_block =
       std::min(round_up_to_panels(region.col_end - region.col_begin, kernel.nr),
                kColumnBlock / kernel.nr * kernel.nr);
   const int64_t depth_block = std::min(K, kDepthBlock);
   ScratchBuffer<float> packed_b(depth_block * col_block);
-  for (int64_t i0 = region.row_begin; i0 < region.row_end; i0 += row_block) {
-    const int64_t block_rows = std::min(row_block, region.row_end - i0);
-    for (int64_t d0 = 0; d0 < K; d0 += depth_block) {
-      const int64_t depth = std::min(depth_block, K - d0);
-      const bool first_slice = d0 == 0;
-      const bool add_bias = c.row_bias != nullptr && first_slice;
-      const float* packed_a = a.slice(d0) + i0 * depth;
-      for (int64_t j0 = region.col_begin; j0 < region.col_end; j0 += col_block) {
-        const int64_t block_cols = std::min(col_block, region.col_end - j0);
-        b.pack(j0, block_cols, d0, depth, kernel.nr, packed_b.get());
-        for (int64_t i = 0; i < block_rows; i += kernel.mr) {
-          const float* a_panel = packed_a + i * depth;
-          const int64_t rows = std::min(kernel.mr, block_rows - i);
-          for (int64_t j = 0; j < block_cols; j += kernel.nr) {
-            multiply_tile(kernel, depth, a_panel, packed_b.get() + j * depth, i0 + i, rows, j0 + j,
-                          std::min(kernel.nr, block_cols - j), !first_slice, add_bias, c);
-          }
+  for (int64_t d0 = 0; d0 < K; d0 += depth_block) {
+    const int64_t depth = std::min(depth_block, K - d0);
+    const bool first_slice = d0 == 0;
+    const bool add_bias = c.row_bias != nullptr && first_slice;
+    for (int64_t j0 = region.col_begin; j0 < region.col_end; j0 += col_block) {
+      const int64_t block_cols = std::min(col_block, region.col_end - j0);
+      b.pack(j0, block_cols, d0, depth, kernel.nr, packed_b.get());
+      for (int64_t i = region.row_begin; i < region.row_end; i += kernel.mr) {
+        const float* a_panel = a.slice(d0) + i * depth;
+        const int64_t rows = std::min(kernel.mr, region.row_end - i);
+        for (int64_t j = 0; j < block_cols; j += kernel.nr) {
+          multiply_tile(kernel, depth, a_panel, packed_b.get() + j * depth, i, rows, j0 + j,
+                        std::min(kernel.nr, block_cols - j), !first_slice, add_bias, c);
         }
       }
     }

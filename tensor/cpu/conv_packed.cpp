@@ -259,12 +259,19 @@ constexpr double kPackingCostInMultiplyAdds = 32.0;
 constexpr int64_t kWinogradMinChannels = 32;
 constexpr int64_t kWinogradMinTiles = 32;
 
+// Below this depth (C R S taps) the direct convolution's fixed costs per panel (a
+// micro-kernel call, its tile copied to y) outweigh the multiply-adds: VGG-19's first layer
+// (3 channels, depth 27) runs 2-2.6x faster through im2col on the Xeon and on the EPYC
+// (PERFORMANCE.md, change 17), ResNet-20's 16-channel layers (depth 144) faster direct.
+constexpr int64_t kDirectMinDepth = 64;
+
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel) {
   if (g.stride != 1) return ConvMethod::im2col;
   if (winograd_applies(g) && g.C >= kWinogradMinChannels &&
       winograd_tile_count(g) >= kWinogradMinTiles) {
     return ConvMethod::winograd;
   }
+  if (g.col_rows() < kDirectMinDepth) return ConvMethod::im2col;
   const double packing = 1.0 + kPackingCostInMultiplyAdds / static_cast<double>(g.K);
   return direct_conv_overhead(g, kernel) < packing ? ConvMethod::direct : ConvMethod::im2col;
 }

@@ -68,8 +68,9 @@ double balance(int64_t panels, int64_t threads) {
 // = threads, choosing the grid that leaves the fewest idle panel slots (ties go to more
 // column parts: cutting the rows makes every part pack the whole of B); then each column
 // part is cut up to kColumnOversplit times more, so that threads which get their cores
-// take more parts when the machine is shared.
-constexpr int64_t kColumnOversplit = 4;
+// take more parts when the machine is shared. Each part reads all its rows of packed A, so
+// more parts cost more: 4 per thread made 2048^3 8 % slower than 2 (the EPYC, session 9).
+constexpr int64_t kColumnOversplit = 2;
 
 std::vector<Region> split_output(int64_t M, int64_t N, int64_t threads, const MicroKernel& kernel) {
   const int64_t row_panels = ceil_div(M, kernel.mr), col_panels = ceil_div(N, kernel.nr);

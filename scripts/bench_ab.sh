@@ -16,13 +16,21 @@ if [ $# -lt 3 ]; then
 fi
 filter=$1 rounds=$2
 shift 2
+labels=()
 for bench in "$@"; do
   [ -x "$bench" ] || { echo "bench_ab.sh: $bench is not an executable" >&2; exit 2; }
+  labels+=("$(basename "$(dirname "$bench")")")
 done
+if [ "$(printf '%s\n' "${labels[@]}" | sort | uniq -d)" != "" ]; then
+  echo "bench_ab.sh: the builds must lie in folders of different names (they label the" \
+    "output), got: ${labels[*]}" >&2
+  exit 2
+fi
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+builds=("$@")
 for _ in $(seq "$rounds"); do
-  for bench in "$@"; do
-    label=$(basename "$(dirname "$bench")")
+  for i in "${!builds[@]}"; do
+    bench=${builds[$i]} label=${labels[$i]}
     "$bench" --benchmark_filter="$filter" --benchmark_min_time=0.1 --benchmark_repetitions=5 \
       --benchmark_report_aggregates_only=true 2> /dev/null |
       awk -v label="$label" '$1 ~ /_median$/ {sub(/_median$/, "", $1); print $1, label, $2, $3}'

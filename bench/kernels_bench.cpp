@@ -32,10 +32,13 @@ BENCHMARK(BM_gemm)->Name("BM_gemm/cpu")->Arg(256)->Arg(512)->Arg(1024)->Arg(2048
 
 struct ConvShape {
   const char* name;
-  int64_t n, c, k, h;
+  int64_t n, c, k, h;  // batch, input and output channels, input size
+  int64_t stride = 1;
+  int64_t out() const { return h / stride; }  // output size (padding 1)
 };
 
-// The distinct 3x3 convolutions of VGG-19 up to relu4_1 and of ResNet-20.
+// The distinct 3x3 convolutions of VGG-19 up to relu4_1 and of ResNet-20 (with its two
+// stride-2 ones).
 const ConvShape kConvShapes[] = {
     {"vgg_conv1_1_32", 8, 3, 64, 32},      {"vgg_conv1_2_32", 8, 64, 64, 32},
     {"vgg_conv2_1_32", 8, 64, 128, 16},    {"vgg_conv2_2_32", 8, 128, 128, 16},
@@ -45,24 +48,26 @@ const ConvShape kConvShapes[] = {
     {"vgg_conv2_2_224", 4, 128, 128, 112}, {"vgg_conv3_1_224", 4, 128, 256, 56},
     {"vgg_conv3_2_224", 4, 256, 256, 56},  {"vgg_conv4_1_224", 4, 256, 512, 28},
     {"resnet20_16_32", 128, 16, 16, 32},   {"resnet20_32_16", 128, 32, 32, 16},
-    {"resnet20_64_8", 128, 64, 64, 8},
+    {"resnet20_64_8", 128, 64, 64, 8},     {"resnet20_16_32_s2", 128, 16, 32, 32, 2},
+    {"resnet20_32_16_s2", 128, 32, 64, 16, 2},
 };
 
-double conv_flops(const ConvShape& s) { return 2.0 * s.n * s.k * s.h * s.h * s.c * 9; }
+double conv_flops(const ConvShape& s) { return 2.0 * s.n * s.k * s.out() * s.out() * s.c * 9; }
+
+Conv2dParams conv_params(const ConvShape& s) { return {.stride = s.stride, .padding = 1}; }
 
 void conv_forward(benchmark::State& state, ConvShape s) {
   const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), w = random_input({s.k, s.c, 3, 3}, 2);
   const Tensor b = random_input({s.k}, 3);
-  for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, {.stride = 1, .padding = 1}));
+  for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, conv_params(s)));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
 }
 
 // The float32 forward alone, with a given method.
 void conv_forward_method(benchmark::State& state, ConvShape s, ConvMethod method) {
   const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), w = random_input({s.k, s.c, 3, 3}, 2);
-  Tensor y = Tensor::empty({s.n, s.k, s.h, s.h});
-  const ConvGeometry g =
-      conv_geometry(x.shape(), w.shape(), {.stride = 1, .padding = 1}, "bench");
+  Tensor y = Tensor::empty({s.n, s.k, s.out(), s.out()});
+  const ConvGeometry g = conv_geometry(x.shape(), w.shape(), conv_params(s), "bench");
   for (auto _ : state) {
     conv2d_forward_f32(x.data<float>(), w.data<float>(), nullptr, g, y.data<float>(),
                        {.method = method});
@@ -75,9 +80,9 @@ void conv_forward_backward(benchmark::State& state, ConvShape s) {
   const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), w = random_input({s.k, s.c, 3, 3}, 2);
   const Tensor b = random_input({s.k}, 3);
   for (const Tensor& t : {x, w, b}) set_requires_grad(t, true);
-  const Tensor r = random_input({s.n, s.k, s.h, s.h}, 4);
+  const Tensor r = random_input({s.n, s.k, s.out(), s.out()}, 4);
   for (auto _ : state) {
-    backward(conv2d(x, w, b, {.stride = 1, .padding = 1}), r);
+    backward(conv2d(x, w, b, conv_params(s)), r);
     for (const Tensor& t : {x, w, b}) zero_grad(t);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 3 * conv_flops(s)));
@@ -85,10 +90,10 @@ void conv_forward_backward(benchmark::State& state, ConvShape s) {
 
 // The float32 weight gradient alone, with a given method (im2col or direct).
 void conv_backward_weight(benchmark::State& state, ConvShape s, ConvMethod method) {
-  const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1), dy = random_input({s.n, s.k, s.h, s.h}, 4);
+  const Tensor x = random_input({s.n, s.c, s.h, s.h}, 1);
+  const Tensor dy = random_input({s.n, s.k, s.out(), s.out()}, 4);
   Tensor dw = Tensor::empty({s.k, s.c, 3, 3});
-  const ConvGeometry g =
-      conv_geometry(x.shape(), {s.k, s.c, 3, 3}, {.stride = 1, .padding = 1}, "bench");
+  const ConvGeometry g = conv_geometry(x.shape(), {s.k, s.c, 3, 3}, conv_params(s), "bench");
   for (auto _ : state) {
     conv2d_backward_weight_f32(dy.data<float>(), x.data<float>(), g, dw.data<float>(),
                                {.method = method});
@@ -164,6 +169,7 @@ void register_benchmarks() {
     for (const auto& [method, name] : {std::pair{ConvMethod::im2col, "im2col"},
                                        {ConvMethod::direct, "direct"},
                                        {ConvMethod::winograd, "winograd"}}) {
+      if (s.stride != 1 && method != ConvMethod::im2col) continue;  // stride 2: im2col only
       benchmark::RegisterBenchmark(
           (std::string("BM_conv2d_forward/cpu/") + s.name + "/" + name).c_str(),
           conv_forward_method, s, method)

@@ -26,7 +26,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-CONV_SHAPES = {  # name: (batch, in channels, out channels, size), as bench/kernels_bench.cpp
+CONV_SHAPES = {  # name: (batch, in channels, out channels, size[, stride]), as bench/kernels_bench.cpp
     "vgg_conv1_1_32": (8, 3, 64, 32), "vgg_conv1_2_32": (8, 64, 64, 32), "vgg_conv2_1_32": (8, 64, 128, 16),
     "vgg_conv2_2_32": (8, 128, 128, 16), "vgg_conv3_1_32": (8, 128, 256, 8), "vgg_conv3_2_32": (8, 256, 256, 8),
     "vgg_conv4_1_32": (8, 256, 512, 4), "vgg_conv1_1_224": (4, 3, 64, 224), "vgg_conv1_2_224": (4, 64, 64, 224),
@@ -34,6 +34,7 @@ CONV_SHAPES = {  # name: (batch, in channels, out channels, size), as bench/kern
     "vgg_conv3_1_224": (4, 128, 256, 56), "vgg_conv3_2_224": (4, 256, 256, 56),
     "vgg_conv4_1_224": (4, 256, 512, 28), "resnet20_16_32": (128, 16, 16, 32),
     "resnet20_32_16": (128, 32, 32, 16), "resnet20_64_8": (128, 64, 64, 8),
+    "resnet20_16_32_s2": (128, 16, 32, 32, 2), "resnet20_32_16_s2": (128, 32, 64, 16, 2),
 }
 VGG_PLAN = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 256), (256, 512)]
 
@@ -63,14 +64,15 @@ def torch_gemm(n):
 
 
 def torch_conv(shape, with_backward):
-    n, c, k, h = shape
+    n, c, k, h = shape[:4]
+    stride = shape[4] if len(shape) > 4 else 1
     x = torch.rand(n, c, h, h, requires_grad=with_backward)
     w = torch.rand(k, c, 3, 3, requires_grad=with_backward)
     b = torch.rand(k, requires_grad=with_backward)
-    r = torch.rand(n, k, h, h)
+    r = torch.rand(n, k, h // stride, h // stride)
     if not with_backward:
-        return lambda: F.conv2d(x, w, b, padding=1)
-    return lambda: F.conv2d(x, w, b, padding=1).backward(r)
+        return lambda: F.conv2d(x, w, b, stride=stride, padding=1)
+    return lambda: F.conv2d(x, w, b, stride=stride, padding=1).backward(r)
 
 
 def torch_vgg(batch, size, with_backward):

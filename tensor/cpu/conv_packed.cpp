@@ -282,7 +282,6 @@ ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel) 
 constexpr double kTransposedPackingCostInMultiplyAdds = 64.0;
 
 ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKernel& kernel) {
-  if (g.stride != 1) return ConvMethod::im2col;
   const double packing = 1.0 + kTransposedPackingCostInMultiplyAdds / static_cast<double>(g.K);
   return direct_weight_gradient_overhead(g, kernel) < packing ? ConvMethod::direct
                                                               : ConvMethod::im2col;
@@ -346,9 +345,7 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
   const ConvMethod method = options.method == ConvMethod::automatic
                                 ? choose_weight_gradient_method(g, kernel)
                                 : options.method;
-  if (method == ConvMethod::direct && g.stride == 1) {
-    return conv2d_backward_weight_direct(dy, x, g, dw, kernel);
-  }
+  if (method == ConvMethod::direct) return conv2d_backward_weight_direct(dy, x, g, dw, kernel);
   const int64_t pixels = g.col_cols();
   // op(A)(k, pixel (n, pq)) = dy[n][k][pq]
   const StridedOperand grads(dy, {.stride = pixels},

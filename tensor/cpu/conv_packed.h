@@ -57,7 +57,7 @@ ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
 // rows) does: the 3 colour channels of a first layer.
 ConvMethod choose_backward_data_method(const ConvGeometry& g);
 
-// The method the weight gradient of `g` uses with `kernel`: direct for stride 1 when its
+// The method the weight gradient of `g` uses with `kernel`: direct (any stride) when its
 // extra work costs less than packing the transposed im2col operand (which grows as 1 / K).
 ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKernel& kernel);
 
@@ -67,8 +67,8 @@ void conv2d_forward_direct(const float* x, const float* w, const float* bias, co
                            float* y, const MicroKernel& kernel);
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
 
-// conv_weight_direct.cpp: the direct weight gradient (stride 1), and the work it computes
-// per useful multiply-add (its grid's extra positions, its columns rounded up to panels).
+// conv_weight_direct.cpp: the direct weight gradient (any stride), and the work it costs per
+// useful multiply-add (its columns rounded up to whole panels, its partials' traffic).
 void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGeometry& g,
                                    float* dw, const MicroKernel& kernel);
 double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel& kernel);

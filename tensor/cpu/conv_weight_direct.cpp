@@ -1,20 +1,18 @@
-// conv_weight_direct.cpp: the float32 stride-1 weight gradient without im2col,
-//   dw[k][c][r][s] = sum over n, p, q of dy[n][k][p][q] x_pad[n][c][p + r][q + s].
-// As in conv_direct.cpp, the output positions are taken on a grid of P rows of Wp = W + 2
-// padding positions per image (dy is zero on the Wp - Q extra positions of each row), so
-// that grid position g reads the padded pixel g + r Wp + s for tap (r, s). The padded
-// images are stored channels-last: the S C values (s, c) of kernel row r at grid position g
-// are then S consecutive pixels, contiguous from pixel g + r Wp. For each kernel row r,
-//   dw_r (K, S C) = dy (K, grid positions) x_r (grid positions, S C),
-// a product whose B rows the micro-kernel reads in place (run_indirect). dy is packed once
-// per depth slice and serves all R kernel rows. Each thread takes a range of grid
+// conv_weight_direct.cpp: the float32 weight gradient without im2col,
+//   dw[k][c][r][s] = sum over n, p, q of dy[n][k][p][q] x_pad[n][c][p stride + r][q stride + s].
+// The padded images are stored channels-last: the S C values (s, c) of kernel row r at
+// output position (n, p, q) are then contiguous from pixel (p stride + r, q stride). For
+// each kernel row r,
+//   dw_r (K, S C) = dy (K, N P Q) x_r (N P Q, S C),
+// a product whose depth runs over the output positions and whose operands the micro-kernel
+// reads in place (run_gathered): A's column at position (n, p, q) is dy[n][.][p][q], its
+// values P Q apart, and B's row is the S C values above. Each thread takes a range of
 // positions and sums its own partial dw; the partials are added at the end.
 #include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "tensor/check.h"
 #include "tensor/cpu/conv_packed.h"
 #include "tensor/cpu/host_memory.h"
 
@@ -22,14 +20,20 @@ namespace fsa {
 
 namespace {
 
-constexpr int64_t kDepthBlock = 256;                 // grid positions per micro-kernel call
+constexpr int64_t kDepthBlock = 256;                 // positions per micro-kernel call
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
+
+// Each thread sums into its own partial dw, read and written once per depth block. With few
+// positions per thread the blocks are short and that traffic shows: VGG-19's conv4_1 on 4x4
+// images at batch 8 (64 positions per thread, partials of 4.7 MB) runs at half the speed of
+// im2col. Per element of dw and block it costs about this many multiply-adds.
+constexpr double kPartialCostInMultiplyAdds = 32.0;
 
 // The extents of the product for one convolution and micro-kernel.
 struct WeightGrid {
   int64_t Hp, Wp;          // padded image
   int64_t pixels;          // Hp Wp, pixels per padded image
-  int64_t positions;       // P Wp, grid positions per image
+  int64_t positions;       // P Q, output positions per image
   int64_t columns;         // S C, the columns (s, c) of one kernel row's product
   int64_t padded_rows;     // K rounded up to whole micro-panels (mr)
   int64_t padded_columns;  // S C rounded up to whole micro-panels (nr)
@@ -40,7 +44,7 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
   grid.Hp = g.H + 2 * g.padding;
   grid.Wp = g.W + 2 * g.padding;
   grid.pixels = grid.Hp * grid.Wp;
-  grid.positions = g.P * grid.Wp;
+  grid.positions = g.P * g.Q;
   grid.columns = g.S * g.C;
   grid.padded_rows = round_up_to_panels(g.K, kernel.mr);
   grid.padded_columns = round_up_to_panels(grid.columns, kernel.nr);
@@ -48,8 +52,8 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
 }
 
 // x_nhwc (N, Hp, Wp, C) = x (N, C, H, W) zero-padded and made channels-last, followed by
-// `slack` zeros: the last B row of the last image reads up to S C - C + nr - 1 values past
-// its pixel.
+// `slack` zeros: the last B row of the last image reads its S C values rounded up to whole
+// panels, up to nr - 1 values past the last pixel.
 void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& grid, int64_t slack,
                        float* x_nhwc) {
   const int64_t padded_image = grid.pixels * g.C;
@@ -74,45 +78,60 @@ void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& 
   std::fill(x_nhwc + g.N * padded_image, x_nhwc + g.N * padded_image + slack, 0.0f);
 }
 
-// The A panels of dy for grid positions [d0, d0 + depth) (position d = n P Wp + g):
-// panel t holds rows t mr ... as packed[(t depth + d) mr + i] = dy[n][t mr + i][p][q], zero
-// where q >= Q (the grid's extra positions) or the row is past K. Also sets each position's
-// channels-last pixel offset, offsets[d] = (n Hp Wp + g) C. Walks the slice grid row by grid
-// row, so that each row of dy is read contiguously.
-void pack_gradient_slice(const float* dy, const ConvGeometry& g, const WeightGrid& grid, int64_t mr,
-                         int64_t d0, int64_t depth, float* packed, int64_t* offsets) {
-  std::fill(packed, packed + grid.padded_rows * depth, 0.0f);  // rows past K, q >= Q
-  for (int64_t d = 0; d < depth;) {
-    const int64_t n = (d0 + d) / grid.positions, position = (d0 + d) % grid.positions;
-    const int64_t p = position / grid.Wp, q0 = position % grid.Wp;
-    const int64_t length = std::min(depth - d, grid.Wp - q0);  // to the grid row's end
-    for (int64_t j = 0; j < length; ++j) offsets[d + j] = (n * grid.pixels + position + j) * g.C;
-    const int64_t valid = std::max<int64_t>(0, std::min(length, g.Q - q0));
-    for (int64_t k = 0; k < g.K; ++k) {
-      const float* source = dy + ((n * g.K + k) * g.P + p) * g.Q + q0;  // dy[n][k][p][q0]
-      float* target = packed + ((k / mr) * depth + d) * mr + k % mr;
-      for (int64_t j = 0; j < valid; ++j) target[j * mr] = source[j];
+// dy (N, padded rows, P, Q): dy itself when K fills whole micro-panels, else a copy whose
+// rows past K are zero, so that every panel of A reads mr real rows.
+class GradientRows {
+ public:
+  GradientRows(const float* dy, const ConvGeometry& g, const WeightGrid& grid)
+      : copy_(g.K == grid.padded_rows ? 0 : g.N * grid.padded_rows * grid.positions) {
+    if (g.K == grid.padded_rows) {
+      rows_ = dy;
+      return;
     }
-    d += length;
+    const int64_t image = g.K * grid.positions, padded_image = grid.padded_rows * grid.positions;
+    for (int64_t n = 0; n < g.N; ++n) {
+      float* out = copy_.get() + n * padded_image;
+      std::copy(dy + n * image, dy + (n + 1) * image, out);
+      std::fill(out + image, out + padded_image, 0.0f);
+    }
+    rows_ = copy_.get();
+  }
+  const float* get() const { return rows_; }
+
+ private:
+  ScratchBuffer<float> copy_;
+  const float* rows_ = nullptr;
+};
+
+// For the output positions [d0, d0 + depth) (position d = n P Q + p Q + q): where A's column
+// starts in the gradient rows, and where B's row starts in x_nhwc for kernel row 0.
+void position_offsets(const ConvGeometry& g, const WeightGrid& grid, int64_t d0, int64_t depth,
+                      int64_t* a_offsets, int64_t* b_offsets) {
+  for (int64_t d = 0; d < depth; ++d) {
+    const int64_t n = (d0 + d) / grid.positions, position = (d0 + d) % grid.positions;
+    const int64_t p = position / g.Q, q = position % g.Q;
+    a_offsets[d] = n * grid.padded_rows * grid.positions + position;
+    b_offsets[d] = (n * grid.pixels + p * g.stride * grid.Wp + q * g.stride) * g.C;
   }
 }
 
-// partial (R, padded rows, padded columns) += the products of grid positions [begin, end).
-void accumulate_range(const float* dy, const float* x_nhwc, const ConvGeometry& g,
+// partial (R, padded rows, padded columns) += the products of positions [begin, end).
+void accumulate_range(const float* dy_rows, const float* x_nhwc, const ConvGeometry& g,
                       const WeightGrid& grid, const MicroKernel& kernel, int64_t begin, int64_t end,
                       float* partial) {
-  ScratchBuffer<float> packed(grid.padded_rows * kDepthBlock);
-  std::vector<int64_t> offsets(static_cast<size_t>(kDepthBlock));
+  std::vector<int64_t> a_offsets(static_cast<size_t>(kDepthBlock));
+  std::vector<int64_t> b_offsets(static_cast<size_t>(kDepthBlock));
   const int64_t row_stride = grid.padded_columns;
   for (int64_t d0 = begin; d0 < end; d0 += kDepthBlock) {
     const int64_t depth = std::min(kDepthBlock, end - d0);
-    pack_gradient_slice(dy, g, grid, kernel.mr, d0, depth, packed.get(), offsets.data());
+    position_offsets(g, grid, d0, depth, a_offsets.data(), b_offsets.data());
     for (int64_t r = 0; r < g.R; ++r) {
-      const float* x_r = x_nhwc + r * grid.Wp * g.C;  // kernel row r: pixel g + r Wp
+      const float* x_r = x_nhwc + r * grid.Wp * g.C;  // kernel row r: one padded row down
       float* out_r = partial + r * grid.padded_rows * row_stride;
       for (int64_t j0 = 0; j0 < grid.padded_columns; j0 += kernel.nr) {
         for (int64_t k0 = 0; k0 < grid.padded_rows; k0 += kernel.mr) {
-          kernel.run_indirect(depth, packed.get() + k0 * depth, x_r + j0, offsets.data(),
+          kernel.run_gathered(depth, dy_rows + k0 * grid.positions, a_offsets.data(),
+                              grid.positions, x_r + j0, b_offsets.data(),
                               out_r + k0 * row_stride + j0, row_stride, true);
         }
       }
@@ -142,18 +161,20 @@ void add_partials(const float* partials, int64_t team, int64_t partial_size, con
 
 double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel& kernel) {
   const WeightGrid grid = weight_grid_of(g, kernel);
-  return static_cast<double>(grid.positions * grid.padded_columns) /
-         static_cast<double>(g.P * g.Q * grid.columns);
+  const int64_t per_thread = g.N * grid.positions / omp_get_max_threads();
+  const double block = static_cast<double>(std::clamp<int64_t>(per_thread, 1, kDepthBlock));
+  const double columns =
+      static_cast<double>(grid.padded_columns) / static_cast<double>(grid.columns);
+  return columns * (1.0 + kPartialCostInMultiplyAdds / block);
 }
 
 void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGeometry& g,
                                    float* dw, const MicroKernel& kernel) {
-  FSA_CHECK(g.stride == 1,
-            "[conv2d_backward_weight] the direct weight gradient needs stride 1, got ", g.stride);
   const WeightGrid grid = weight_grid_of(g, kernel);
-  const int64_t slack = grid.padded_columns + kernel.nr;
+  const int64_t slack = kernel.nr;
   ScratchBuffer<float> x_nhwc(g.N * grid.pixels * g.C + slack);
   pad_channels_last(x, g, grid, slack, x_nhwc.get());
+  const GradientRows dy_rows(dy, g, grid);
 
   const int64_t total = g.N * grid.positions;  // the product's depth
   const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
@@ -168,8 +189,8 @@ void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGe
     team = size;
     float* partial = partials.get() + t * partial_size;
     std::fill(partial, partial + partial_size, 0.0f);
-    accumulate_range(dy, x_nhwc.get(), g, grid, kernel, total * t / size, total * (t + 1) / size,
-                     partial);
+    accumulate_range(dy_rows.get(), x_nhwc.get(), g, grid, kernel, total * t / size,
+                     total * (t + 1) / size, partial);
   }
   add_partials(partials.get(), team, partial_size, g, grid, dw);
 }

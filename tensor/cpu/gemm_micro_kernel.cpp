@@ -12,19 +12,20 @@ namespace {
 constexpr int64_t kPortableRows = 6;
 constexpr int64_t kPortableColumns = 16;
 
-// c (+)= a-panel x rows of B, the rows found by row(d). Fixed trip counts and `omp simd`
-// on the columns let the compiler keep `sums` in vector registers (without the pragma GCC
-// vectorises across rows, badly).
-template <typename RowOf>
-void portable_tile(int64_t depth, const float* __restrict a, RowOf row_of, float* __restrict c,
-                   int64_t ldc, bool accumulate) {
+// c (+)= columns of A x rows of B, found by column_of(d) (its values `a_step` apart) and
+// row_of(d). Fixed trip counts and `omp simd` on the columns let the compiler keep `sums` in
+// vector registers (without the pragma GCC vectorises across rows, badly).
+template <typename ColumnOf, typename RowOf>
+void portable_tile(int64_t depth, ColumnOf column_of, int64_t a_step, RowOf row_of,
+                   float* __restrict c, int64_t ldc, bool accumulate) {
   float sums[kPortableRows][kPortableColumns] = {};
   for (int64_t d = 0; d < depth; ++d) {
-    const float* a_d = a + d * kPortableRows;
+    const float* a_d = column_of(d);
     const float* __restrict b_d = row_of(d);
     for (int64_t i = 0; i < kPortableRows; ++i) {
+      const float a_value = a_d[i * a_step];
 #pragma omp simd
-      for (int64_t j = 0; j < kPortableColumns; ++j) sums[i][j] += a_d[i] * b_d[j];
+      for (int64_t j = 0; j < kPortableColumns; ++j) sums[i][j] += a_value * b_d[j];
     }
   }
   for (int64_t i = 0; i < kPortableRows; ++i) {
@@ -35,23 +36,39 @@ void portable_tile(int64_t depth, const float* __restrict a, RowOf row_of, float
   }
 }
 
+// Column d of a packed A panel.
+auto packed_columns(const float* a) {
+  return [a](int64_t d) { return a + d * kPortableRows; };
+}
+
 void portable_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
                      bool accumulate) {
   portable_tile(
-      depth, a, [b](int64_t d) { return b + d * kPortableColumns; }, c, ldc, accumulate);
+      depth, packed_columns(a), 1, [b](int64_t d) { return b + d * kPortableColumns; }, c, ldc,
+      accumulate);
 }
 
 void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
                               const int64_t* b_offsets, float* c, int64_t ldc, bool accumulate) {
   portable_tile(
-      depth, a, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
+      depth, packed_columns(a), 1, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc,
+      accumulate);
+}
+
+void portable_gathered_kernel(int64_t depth, const float* a, const int64_t* a_offsets, int64_t lda,
+                              const float* b, const int64_t* b_offsets, float* c, int64_t ldc,
+                              bool accumulate) {
+  portable_tile(
+      depth, [a, a_offsets](int64_t d) { return a + a_offsets[d]; }, lda,
+      [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
 }
 
 }  // namespace
 
 MicroKernel portable_micro_kernel() {
-  return {"portable_6x16",  "portable",      kPortableRows,
-          kPortableColumns, portable_kernel, portable_indirect_kernel};
+  return {"portable_6x16",         "portable",      kPortableRows,
+          kPortableColumns,        portable_kernel, portable_indirect_kernel,
+          portable_gathered_kernel};
 }
 
 const std::vector<MicroKernel>& supported_micro_kernels() {

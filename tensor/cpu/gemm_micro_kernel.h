@@ -5,7 +5,9 @@
 //   c[i * ldc + j] (+)= sum over d of a[d * mr + i] * b_d[j],  i < mr, j < nr,
 // where b_d = b + d * nr for a packed B panel (run), or b + b_offsets[d] for rows read in
 // place (run_indirect; the rows need no alignment). A panels and packed B panels are
-// 64-byte aligned; c need not be.
+// 64-byte aligned; c need not be. run_gathered reads A in place as well: the column of
+// depth d starts at a + a_offsets[d], its mr values lda apart, so a[d * mr + i] above
+// becomes a[a_offsets[d] + i * lda].
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,9 @@ using MicroKernelFn = void (*)(int64_t depth, const float* a, const float* b, fl
 using IndirectMicroKernelFn = void (*)(int64_t depth, const float* a, const float* b,
                                        const int64_t* b_offsets, float* c, int64_t ldc,
                                        bool accumulate);
+using GatheredMicroKernelFn = void (*)(int64_t depth, const float* a, const int64_t* a_offsets,
+                                       int64_t lda, const float* b, const int64_t* b_offsets,
+                                       float* c, int64_t ldc, bool accumulate);
 
 struct MicroKernel {
   const char* name;    // e.g. "avx512_12x32"
@@ -25,6 +30,7 @@ struct MicroKernel {
   int64_t mr, nr;      // tile rows and columns
   MicroKernelFn run;
   IndirectMicroKernelFn run_indirect;
+  GatheredMicroKernelFn run_gathered;
 };
 
 // Plain loops that the compiler vectorises for whatever the build targets; runs anywhere.

@@ -31,13 +31,31 @@ struct IndirectRows {
   const float* row(int64_t d) const { return b + offsets[d]; }
 };
 
+// Where column d of A starts, and how far apart its values are: a packed panel, or a column
+// read in place through offsets.
+template <int64_t kRows>
+struct PackedColumns {
+  const float* a;
+  const float* column(int64_t d) const { return a + d * kRows; }
+  static constexpr int64_t step() { return 1; }
+};
+
+struct GatheredColumns {
+  const float* a;
+  const int64_t* offsets;
+  int64_t lda;
+  const float* column(int64_t d) const { return a + offsets[d]; }
+  int64_t step() const { return lda; }
+};
+
 // AVX-512: kRows x 32 tiles, 2 zmm accumulators per row, 2 zmm for B, 1 for the broadcast
 // (12 rows use 27 of the 32 registers).
 constexpr int64_t kAvx512Columns = 32;
 
-template <int64_t kRows, typename Rows>
-__attribute__((target("avx512f"))) inline void avx512_tile(int64_t depth, const float* a, Rows rows,
-                                                           float* c, int64_t ldc, bool accumulate) {
+template <int64_t kRows, typename Columns, typename Rows>
+__attribute__((target("avx512f"))) inline void avx512_tile(int64_t depth, Columns columns,
+                                                           Rows rows, float* c, int64_t ldc,
+                                                           bool accumulate) {
   __m512 sums[kRows][2];
 #pragma GCC unroll 16
   for (int64_t i = 0; i < kRows; ++i) {
@@ -56,9 +74,10 @@ __attribute__((target("avx512f"))) inline void avx512_tile(int64_t depth, const 
       prefetch(ahead);
       prefetch(ahead + 16);
     }
+    const float* a = columns.column(d);
 #pragma GCC unroll 16
     for (int64_t i = 0; i < kRows; ++i) {
-      const __m512 a_value = _mm512_set1_ps(a[d * kRows + i]);
+      const __m512 a_value = _mm512_set1_ps(a[i * columns.step()]);
       sums[i][0] = _mm512_fmadd_ps(a_value, b_low, sums[i][0]);
       sums[i][1] = _mm512_fmadd_ps(a_value, b_high, sums[i][1]);
     }
@@ -78,7 +97,8 @@ __attribute__((target("avx512f"))) inline void avx512_tile(int64_t depth, const 
 template <int64_t kRows>
 __attribute__((target("avx512f"))) void avx512_kernel(int64_t depth, const float* a, const float* b,
                                                       float* c, int64_t ldc, bool accumulate) {
-  avx512_tile<kRows>(depth, a, PackedRows<kAvx512Columns>{b}, c, ldc, accumulate);
+  avx512_tile<kRows>(depth, PackedColumns<kRows>{a}, PackedRows<kAvx512Columns>{b}, c, ldc,
+                     accumulate);
 }
 
 template <int64_t kRows>
@@ -86,15 +106,26 @@ __attribute__((target("avx512f"))) void avx512_indirect_kernel(int64_t depth, co
                                                                const float* b,
                                                                const int64_t* b_offsets, float* c,
                                                                int64_t ldc, bool accumulate) {
-  avx512_tile<kRows>(depth, a, IndirectRows{b, b_offsets}, c, ldc, accumulate);
+  avx512_tile<kRows>(depth, PackedColumns<kRows>{a}, IndirectRows{b, b_offsets}, c, ldc,
+                     accumulate);
+}
+
+template <int64_t kRows>
+__attribute__((target("avx512f"))) void avx512_gathered_kernel(int64_t depth, const float* a,
+                                                               const int64_t* a_offsets,
+                                                               int64_t lda, const float* b,
+                                                               const int64_t* b_offsets, float* c,
+                                                               int64_t ldc, bool accumulate) {
+  avx512_tile<kRows>(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets}, c, ldc,
+                     accumulate);
 }
 
 // AVX2: 6 x 16 tile, 12 ymm accumulators, 2 ymm for B, 1 broadcast (15 of 16 registers).
 constexpr int64_t kAvx2Rows = 6;
 constexpr int64_t kAvx2Columns = 16;
 
-template <typename Rows>
-__attribute__((target("avx2,fma"))) inline void avx2_tile(int64_t depth, const float* a, Rows rows,
+template <typename Columns, typename Rows>
+__attribute__((target("avx2,fma"))) inline void avx2_tile(int64_t depth, Columns columns, Rows rows,
                                                           float* c, int64_t ldc, bool accumulate) {
   __m256 sums[kAvx2Rows][2];
 #pragma GCC unroll 6
@@ -107,9 +138,10 @@ __attribute__((target("avx2,fma"))) inline void avx2_tile(int64_t depth, const f
     const __m256 b_low = _mm256_loadu_ps(b);
     const __m256 b_high = _mm256_loadu_ps(b + 8);
     if (d + kPrefetchDistance < depth) prefetch(rows.row(d + kPrefetchDistance));
+    const float* a = columns.column(d);
 #pragma GCC unroll 6
     for (int64_t i = 0; i < kAvx2Rows; ++i) {
-      const __m256 a_value = _mm256_broadcast_ss(a + d * kAvx2Rows + i);
+      const __m256 a_value = _mm256_broadcast_ss(a + i * columns.step());
       sums[i][0] = _mm256_fmadd_ps(a_value, b_low, sums[i][0]);
       sums[i][1] = _mm256_fmadd_ps(a_value, b_high, sums[i][1]);
     }
@@ -128,14 +160,23 @@ __attribute__((target("avx2,fma"))) inline void avx2_tile(int64_t depth, const f
 
 __attribute__((target("avx2,fma"))) void avx2_kernel(int64_t depth, const float* a, const float* b,
                                                      float* c, int64_t ldc, bool accumulate) {
-  avx2_tile(depth, a, PackedRows<kAvx2Columns>{b}, c, ldc, accumulate);
+  avx2_tile(depth, PackedColumns<kAvx2Rows>{a}, PackedRows<kAvx2Columns>{b}, c, ldc, accumulate);
 }
 
 __attribute__((target("avx2,fma"))) void avx2_indirect_kernel(int64_t depth, const float* a,
                                                               const float* b,
                                                               const int64_t* b_offsets, float* c,
                                                               int64_t ldc, bool accumulate) {
-  avx2_tile(depth, a, IndirectRows{b, b_offsets}, c, ldc, accumulate);
+  avx2_tile(depth, PackedColumns<kAvx2Rows>{a}, IndirectRows{b, b_offsets}, c, ldc, accumulate);
+}
+
+__attribute__((target("avx2,fma"))) void avx2_gathered_kernel(int64_t depth, const float* a,
+                                                              const int64_t* a_offsets, int64_t lda,
+                                                              const float* b,
+                                                              const int64_t* b_offsets, float* c,
+                                                              int64_t ldc, bool accumulate) {
+  avx2_tile(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets}, c, ldc,
+            accumulate);
 }
 
 }  // namespace
@@ -144,13 +185,13 @@ std::vector<MicroKernel> extension_micro_kernels() {
   std::vector<MicroKernel> kernels;
   if (__builtin_cpu_supports("avx512f")) {
     kernels.push_back({"avx512_12x32", "avx512", 12, kAvx512Columns, avx512_kernel<12>,
-                       avx512_indirect_kernel<12>});
-    kernels.push_back(
-        {"avx512_8x32", "avx512", 8, kAvx512Columns, avx512_kernel<8>, avx512_indirect_kernel<8>});
+                       avx512_indirect_kernel<12>, avx512_gathered_kernel<12>});
+    kernels.push_back({"avx512_8x32", "avx512", 8, kAvx512Columns, avx512_kernel<8>,
+                       avx512_indirect_kernel<8>, avx512_gathered_kernel<8>});
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    kernels.push_back(
-        {"avx2_6x16", "avx2", kAvx2Rows, kAvx2Columns, avx2_kernel, avx2_indirect_kernel});
+    kernels.push_back({"avx2_6x16", "avx2", kAvx2Rows, kAvx2Columns, avx2_kernel,
+                       avx2_indirect_kernel, avx2_gathered_kernel});
   }
   return kernels;
 }

@@ -183,7 +183,7 @@ std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
 }
 
 // Output rows that split micro-panels (Q = 5, 7, 13), images that end inside a panel,
-// strides 1 and 2, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
+// strides 1 to 3, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
 // columns; 2 for a 3x3 kernel: Winograd's widest grid), non-square kernels, 1x1 kernels,
 // one case large enough for two threads, and more than 256 channels each way (products
 // split along their depth).
@@ -200,6 +200,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{4, 16, 16, 16}, {20, 16, 3, 3}, {.stride = 2, .padding = 1}},
       {{3, 5, 7, 9}, {6, 5, 3, 3}, {.stride = 1, .padding = 2}},
       {{1, 270, 4, 5}, {260, 270, 3, 3}, {.stride = 1, .padding = 1}},
+      {{2, 4, 10, 11}, {6, 4, 3, 3}, {.stride = 3, .padding = 1}},
   };
   return cases;
 }

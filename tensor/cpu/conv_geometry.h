@@ -38,28 +38,32 @@ inline ValidRange valid_outputs(int64_t offset, int64_t in_extent, int64_t out_e
   return {std::min(first, out_extent), std::max(std::min(first, out_extent), last)};
 }
 
-// dx (C, H, W) = the adjoint of im2col for one image: each pixel sums the entries of col
-// (CRS rows of PQ values, `col_row_stride` apart) that copied it. One thread per channel,
-// so no two threads write the same pixel.
+// dx_plane (H, W) = channel c of the adjoint of im2col for one image: each pixel sums the
+// entries of col (CRS rows of PQ values, `col_row_stride` apart) that copied it.
 template <typename T>
-void col2im(const T* col, int64_t col_row_stride, const ConvGeometry& g, T* dx) {
-#pragma omp parallel for if (g.col_rows() * g.col_cols() > 32768)
-  for (int64_t c = 0; c < g.C; ++c) {
-    T* dx_plane = dx + c * g.H * g.W;
-    std::fill(dx_plane, dx_plane + g.H * g.W, T(0));
-    for (int64_t r = 0; r < g.R; ++r) {
-      for (int64_t s = 0; s < g.S; ++s) {
-        const T* in = col + ((c * g.R + r) * g.S + s) * col_row_stride;
-        const ValidRange ps = valid_outputs(r, g.H, g.P, g), qs = valid_outputs(s, g.W, g.Q, g);
-        for (int64_t p = ps.first; p < ps.last; ++p) {
-          T* dx_row = dx_plane + (p * g.stride - g.padding + r) * g.W;
-          for (int64_t q = qs.first; q < qs.last; ++q) {
-            dx_row[q * g.stride - g.padding + s] += in[p * g.Q + q];
-          }
+void col2im_channel(const T* col, int64_t col_row_stride, const ConvGeometry& g, int64_t c,
+                    T* dx_plane) {
+  std::fill(dx_plane, dx_plane + g.H * g.W, T(0));
+  for (int64_t r = 0; r < g.R; ++r) {
+    for (int64_t s = 0; s < g.S; ++s) {
+      const T* in = col + ((c * g.R + r) * g.S + s) * col_row_stride;
+      const ValidRange ps = valid_outputs(r, g.H, g.P, g), qs = valid_outputs(s, g.W, g.Q, g);
+      for (int64_t p = ps.first; p < ps.last; ++p) {
+        T* dx_row = dx_plane + (p * g.stride - g.padding + r) * g.W;
+        for (int64_t q = qs.first; q < qs.last; ++q) {
+          dx_row[q * g.stride - g.padding + s] += in[p * g.Q + q];
         }
       }
     }
   }
+}
+
+// dx (C, H, W) = the adjoint of im2col for one image. One thread per channel, so no two
+// threads write the same pixel.
+template <typename T>
+void col2im(const T* col, int64_t col_row_stride, const ConvGeometry& g, T* dx) {
+#pragma omp parallel for if (g.col_rows() * g.col_cols() > 32768)
+  for (int64_t c = 0; c < g.C; ++c) col2im_channel(col, col_row_stride, g, c, dx + c * g.H * g.W);
 }
 
 }  // namespace fsa

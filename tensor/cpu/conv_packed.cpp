@@ -239,8 +239,14 @@ void backward_data_through_columns(const float* dy, const float* w, const ConvGe
     gemm_packed(taps, images * pixels, g.K, transposed_weights, grads,
                 {.data = dcol.get(), .row_stride = images * pixels, .columns = {.stride = 1}},
                 options.kernel);
-    for (int64_t i = 0; i < images; ++i) {
-      col2im(dcol.get() + i * pixels, images * pixels, g, dx + (n0 + i) * g.image_size());
+    // One parallel loop over the chunk's images and channels (a loop per image would wake
+    // the threads once per image, for a few microseconds of work each).
+    const int64_t planes = images * g.C;
+#pragma omp parallel for if (planes * g.R * g.S * pixels > 32768)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const int64_t i = plane / g.C, c = plane % g.C;
+      col2im_channel(dcol.get() + i * pixels, images * pixels, g, c,
+                     dx + (n0 + i) * g.image_size() + c * g.H * g.W);
     }
   }
 }

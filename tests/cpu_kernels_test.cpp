@@ -135,8 +135,9 @@ TEST(PackedGemm, LargeAInRowBands) {
     for (int64_t j = 0; j < N; ++j) expected[i * N + j] += bias[i];
   }
   std::vector<float> c(static_cast<size_t>(M * N), -7.0f);
-  gemm_packed(M, N, K, left_operand(a.data(), K, false), right_operand(b.data(), N, false),
-              {.data = c.data(), .row_stride = N, .columns = {.stride = 1}, .row_bias = bias.data()});
+  gemm_packed(
+      M, N, K, left_operand(a.data(), K, false), right_operand(b.data(), N, false),
+      {.data = c.data(), .row_stride = N, .columns = {.stride = 1}, .row_bias = bias.data()});
   EXPECT_TRUE(floats_near(c, expected, 1e-4));
 }
 
@@ -185,8 +186,9 @@ std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
 // Output rows that split micro-panels (Q = 5, 7, 13), images that end inside a panel,
 // strides 1 to 3, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
 // columns; 2 for a 3x3 kernel: Winograd's widest grid), non-square kernels, 1x1 kernels,
-// one case large enough for two threads, and more than 256 channels each way (products
-// split along their depth).
+// one case large enough for two threads, more than 256 channels each way (products split
+// along their depth), and two batches of 17 that the direct convolution cuts into chunks of
+// 2 images (the last one short), with stride 1 and 2.
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
       {{3, 5, 7, 5}, {9, 5, 3, 3}, {.stride = 1, .padding = 1}},
@@ -201,6 +203,8 @@ const std::vector<ConvCase>& conv_cases() {
       {{3, 5, 7, 9}, {6, 5, 3, 3}, {.stride = 1, .padding = 2}},
       {{1, 270, 4, 5}, {260, 270, 3, 3}, {.stride = 1, .padding = 1}},
       {{2, 4, 10, 11}, {6, 4, 3, 3}, {.stride = 3, .padding = 1}},
+      {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 1, .padding = 1}},
+      {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 2, .padding = 1}},
   };
   return cases;
 }
@@ -232,11 +236,10 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
     for (const MicroKernel& kernel : supported_micro_kernels()) {
       for (const ConvMethod method :
            {ConvMethod::im2col, ConvMethod::direct, ConvMethod::winograd}) {
-        // Direct with stride 2: the weight gradient runs direct, the forward and the input
-        // gradient fall back to im2col.
+        // Direct with stride 2: the input gradient falls back to columns.
         if (method == ConvMethod::winograd && !winograd_applies(g)) continue;
-        SCOPED_TRACE(::testing::Message() << c << " " << kernel.name << " method "
-                                          << static_cast<int>(method));
+        SCOPED_TRACE(::testing::Message()
+                     << c << " " << kernel.name << " method " << static_cast<int>(method));
         const ConvOptions options{.kernel = &kernel, .method = method};
         Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
         Tensor dw = Tensor::full(c.w, 5.0);
@@ -259,12 +262,16 @@ TEST(PackedConv, MethodChoice) {
   const auto method = [&](Shape x, Shape w, Conv2dParams p) {
     return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
   };
-  // Stride 2 always packs im2col; a stride-1 image with 16 channels goes direct (ResNet-20's
-  // first stage), and with 32 or more Winograd (its 8x8 stage, VGG-19's 4x4 maps at batch
-  // 8: 40 tiles); one 2x2 image with 512 output channels (2 tiles, half of its direct grid
-  // thrown away) packs.
-  EXPECT_EQ(method({2, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 2, .padding = 1}),
-            ConvMethod::im2col);
+  // ResNet-20's stride-2 layers go direct (on phase planes), a 3-channel input with stride 2
+  // (depth 27) packs; a stride-1 image with 16 channels goes direct (ResNet-20's first
+  // stage), and with 32 or more Winograd (its 8x8 stage, VGG-19's 4x4 maps at batch 8: 40
+  // tiles); one 2x2 image with 512 output channels (2 tiles, half of its direct grid thrown
+  // away) packs.
+  EXPECT_EQ(method({128, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({128, 32, 16, 16}, {64, 32, 3, 3}, {.stride = 2, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 3, 32, 32}, {16, 3, 3, 3}, {.stride = 2, .padding = 1}), ConvMethod::im2col);
   EXPECT_EQ(method({128, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({128, 64, 8, 8}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
@@ -287,8 +294,7 @@ TEST(PackedConv, WeightGradientMethodChoice) {
             ConvMethod::direct);
   EXPECT_EQ(method({2, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::direct);
-  EXPECT_EQ(method({2, 1, 32, 32}, {64, 1, 3, 3}, {.stride = 1, .padding = 1}),
-            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 1, 32, 32}, {64, 1, 3, 3}, {.stride = 1, .padding = 1}), ConvMethod::im2col);
   EXPECT_EQ(method({2, 256, 4, 4}, {512, 256, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::im2col);
 }
@@ -300,8 +306,7 @@ TEST(PackedConv, BackwardDataMethodChoice) {
   // A convolution of dy for stride 1, except into 3 colour channels; columns for stride 2.
   EXPECT_EQ(method({2, 64, 32, 32}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
-  EXPECT_EQ(method({2, 3, 32, 32}, {64, 3, 3, 3}, {.stride = 1, .padding = 1}),
-            ConvMethod::im2col);
+  EXPECT_EQ(method({2, 3, 32, 32}, {64, 3, 3, 3}, {.stride = 1, .padding = 1}), ConvMethod::im2col);
   EXPECT_EQ(method({2, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::im2col);
 }
@@ -327,9 +332,9 @@ TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
   const Tensor x = random_tensor({3, 32, 8, 8}, 610).to(DType::f32);
   const Tensor dy = random_tensor({3, 32, 8, 8}, 611).to(DType::f32);
   const Tensor w = random_tensor({32, 32, 3, 3}, 612).to(DType::f32);
-  ASSERT_EQ(choose_conv_method(conv_geometry(x.shape(), w.shape(), params, "test"),
-                               micro_kernel_for(32)),
-            ConvMethod::winograd);
+  ASSERT_EQ(
+      choose_conv_method(conv_geometry(x.shape(), w.shape(), params, "test"), micro_kernel_for(32)),
+      ConvMethod::winograd);
   const auto expect_both_passes_match_float64 = [&](const char* after) {
     const Tensor x64 = x.to(DType::f64), dy64 = dy.to(DType::f64), w64 = w.to(DType::f64);
     EXPECT_TRUE(tensors_near(backend.conv2d_forward(x, w, Tensor(), params),

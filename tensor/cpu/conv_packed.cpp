@@ -272,7 +272,6 @@ constexpr int64_t kWinogradMinTiles = 32;
 constexpr int64_t kDirectMinDepth = 64;
 
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel) {
-  if (g.stride != 1) return ConvMethod::im2col;
   if (winograd_applies(g) && g.C >= kWinogradMinChannels &&
       winograd_tile_count(g) >= kWinogradMinTiles) {
     return ConvMethod::winograd;
@@ -301,9 +300,7 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   if (method == ConvMethod::winograd && winograd_applies(g)) {
     return conv2d_forward_winograd(x, w, weights_layout(g), bias, g, y, kernel, options.weights);
   }
-  if (method != ConvMethod::im2col && g.stride == 1) {
-    return conv2d_forward_direct(x, w, bias, g, y, kernel);
-  }
+  if (method != ConvMethod::im2col) return conv2d_forward_direct(x, w, bias, g, y, kernel);
   const int64_t pixels = g.col_cols();
   const StridedOperand weights(w, {.stride = g.col_rows()}, {.stride = 1});  // (K, CRS)
   const Im2colOperand columns(x, g, /*pixels_as_depth=*/false);              // (CRS, N PQ)

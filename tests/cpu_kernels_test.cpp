@@ -236,7 +236,6 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
     for (const MicroKernel& kernel : supported_micro_kernels()) {
       for (const ConvMethod method :
            {ConvMethod::im2col, ConvMethod::direct, ConvMethod::winograd}) {
-        // Direct with stride 2: the input gradient falls back to columns.
         if (method == ConvMethod::winograd && !winograd_applies(g)) continue;
         SCOPED_TRACE(::testing::Message()
                      << c << " " << kernel.name << " method " << static_cast<int>(method));
@@ -303,12 +302,14 @@ TEST(PackedConv, BackwardDataMethodChoice) {
   const auto method = [](Shape x, Shape w, Conv2dParams p) {
     return choose_backward_data_method(conv_geometry(x, w, p, "test"));
   };
-  // A convolution of dy for stride 1, except into 3 colour channels; columns for stride 2.
+  // Direct (a convolution of dy for stride 1, one per phase for stride 2), except into 3
+  // colour channels.
   EXPECT_EQ(method({2, 64, 32, 32}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({2, 3, 32, 32}, {64, 3, 3, 3}, {.stride = 1, .padding = 1}), ConvMethod::im2col);
   EXPECT_EQ(method({2, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
-            ConvMethod::im2col);
+            ConvMethod::direct);
+  EXPECT_EQ(method({2, 3, 32, 32}, {64, 3, 3, 3}, {.stride = 2, .padding = 1}), ConvMethod::im2col);
 }
 
 // The backend's float32 entry points run the packed path and agree with float64.

@@ -1,18 +1,23 @@
-// conv_direct.cpp: float32 convolution without im2col. The input is copied, zero-padded, into
-// planes that each hold a chunk of images: the rows of an image lie Ws apart, the images Hs
-// rows apart. The output is computed on the grid of Hs rows of Ws positions per image (the
-// positions past P or Q are thrown away), because on that grid output position G and tap
-// (c, r, s) read one plane at G + a fixed offset: nr consecutive outputs read nr consecutive
-// inputs. The micro-kernel's B rows are then read straight from the planes (run_indirect,
-// one offset per tap), so nothing is packed per tap; the price is the thrown-away positions.
-//   Stride 1: one plane per channel, rows Ws = W + padding apart, so that the zeros between
-//   two rows (two images) are the padding of both; tap (c, r, s) reads at r Ws + s.
-//   Stride t > 1: t x t planes per channel, one per phase (a, b), holding the padded pixels
-//   (i t + a, j t + b) at row i, position j; output (p, q) and tap (r, s) read phase
-//   (r mod t, s mod t) at (p + r / t, q + s / t), so the grid is again a stride-1 one, with
-//   Hs = P + (R - 1) / t rows and Ws = Q + (S - 1) / t positions per image.
+// conv_direct.cpp: float32 convolution passes without im2col: the forward (any stride) and
+// the input gradient of a convolution that is not itself a stride-1 convolution (stride > 1).
+// A source tensor is copied, zero-padded, into planes that each hold a chunk of images: the
+// rows of an image lie Ws apart, the images Hs rows apart. The output is computed on the grid
+// of Hs rows of Ws positions per image (the positions past the output's extent are thrown
+// away), because on that grid output position G and tap (c, r, s) read one plane at G + a
+// fixed offset: nr consecutive outputs read nr consecutive inputs. The micro-kernel's B rows
+// are then read straight from the planes (run_indirect, one offset per tap), so nothing is
+// packed per tap; the price is the thrown-away positions.
+//   Forward, stride 1: one plane per channel, rows Ws = W + padding apart, so that the zeros
+//   between two rows (two images) are the padding of both; tap (c, r, s) reads at r Ws + s.
+//   Forward, stride t > 1: t x t planes per channel, one per phase (a, b), holding the padded
+//   pixels (i t + a, j t + b) at row i, position j; output (p, q) and tap (r, s) read phase
+//   (r mod t, s mod t) at (p + r / t, q + s / t), so the grid is again a stride-1 one.
+//   Input gradient, stride t: dx's pixels (i t + a, j t + b) form phase (a, b), and
+//     dx[c][i t + a][j t + b] = sum of w[k][c][r][s] dy[k][i + e_r][j + e_s]
+//   over k and the taps with e_r = (a + padding - r) / t and e_s = (b + padding - s) / t
+//   whole numbers: a stride-1 product on dy's planes for each phase, written t apart.
 // Each panel of nr grid positions is accumulated over all taps in a small tile that stays in
-// L1, and its valid columns are then written to y with the bias.
+// L1, and its valid columns are then written out.
 //   Chunks: each thread pads a few images at a time into its own planes, small enough to stay
 // in its core's L2 cache, and computes all of their panels, so the B rows come from L2 and
 // the padded copy never goes out to memory. With too few images for that (a batch of one
@@ -20,6 +25,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <deque>
 #include <vector>
 
 #include "tensor/cpu/conv_packed.h"
@@ -38,37 +44,52 @@ constexpr int64_t kChunkFloats = int64_t{1} << 16;
 // idle while another finishes a large chunk.
 constexpr int64_t kChunksPerThread = 4;
 
-// The padded input planes and the output grid of one chunk of images.
+// The tensor the planes are copied from: per image `channels` planes of height x width,
+// with `padding` zero rows and columns before the pixels; t x t phases for a stride t > 1.
+struct Source {
+  const float* data;
+  int64_t images, channels, height, width;
+  int64_t padding, stride;
+};
+
+// The planes and the output grid of one chunk of images.
 struct Grid {
   int64_t Hs, Ws;  // rows from one image to the next; positions from one row to the next
   int64_t phases;  // planes per channel: stride x stride
   int64_t images;  // images per chunk
-  int64_t plane;   // floats per plane: images Hs + max(padding, R) rows of Ws
-  int64_t planes_floats(const ConvGeometry& g) const { return g.C * phases * plane; }
+  int64_t plane;   // floats per plane: images Hs + extra rows of Ws
+  int64_t planes_floats(const Source& source) const { return source.channels * phases * plane; }
 };
 
-Grid grid_of(const ConvGeometry& g, int64_t images) {
-  Grid grid{.Hs = g.P + (g.R - 1) / g.stride,
-            .Ws = g.Q + (g.S - 1) / g.stride,
-            .phases = g.stride * g.stride,
-            .images = images,
-            .plane = 0};
-  if (g.stride == 1) {  // rows share their padding
-    grid.Hs = std::max(g.H + g.padding, g.P);
-    grid.Ws = std::max(g.W + g.padding, g.Q);
-  }
-  // Stride 1: `padding` zero rows, then the images' Hs rows each; and the grid's last row
-  // reads R - 1 rows further.
-  grid.plane = (images * grid.Hs + std::max(g.padding, g.R)) * grid.Ws;
-  return grid;
+// `reach`: how many rows below its grid row a tap reads, at most.
+Grid make_grid(const Source& source, int64_t Hs, int64_t Ws, int64_t reach, int64_t images) {
+  // Stride 1: `padding` zero rows, then the images' Hs rows each; then the rows that the
+  // grid's last row reads.
+  const int64_t rows = images * Hs + std::max(source.padding, reach + 1);
+  return {.Hs = Hs,
+          .Ws = Ws,
+          .phases = source.stride * source.stride,
+          .images = images,
+          .plane = rows * Ws};
 }
 
-// The planes of one chunk, followed by zeros that the last panel may read: up to nr + S - 2
-// past the last plane.
+// Images per chunk: planes of about kChunkFloats, at least one image, and no more than an
+// even share of the batch. Zero: one chunk for the whole batch (too few images).
+int64_t chunk_images(const Source& source, int64_t Hs, int64_t Ws, int64_t threads) {
+  const int64_t per_image = source.channels * source.stride * source.stride * Hs * Ws;
+  const int64_t share = (source.images + threads - 1) / threads;
+  const int64_t images =
+      std::clamp<int64_t>(kChunkFloats / per_image, 1, std::max<int64_t>(1, share));
+  const int64_t chunks = (source.images + images - 1) / images;
+  return chunks >= kChunksPerThread * threads ? images : 0;
+}
+
+// The planes of one chunk, followed by zeros that the last panel may read past the last
+// plane (up to nr - 1 positions and a row's taps).
 class Planes {
  public:
-  Planes(const ConvGeometry& g, const Grid& grid, const MicroKernel& kernel)
-      : size_(grid.planes_floats(g)), slack_(kernel.nr + g.S), buffer_(size_ + slack_) {
+  Planes(const Source& source, const Grid& grid, const MicroKernel& kernel)
+      : size_(grid.planes_floats(source)), slack_(kernel.nr + grid.Ws), buffer_(size_ + slack_) {
     std::fill(buffer_.get() + size_, buffer_.get() + size_ + slack_, 0.0f);
   }
   float* get() const { return buffer_.get(); }
@@ -78,29 +99,25 @@ class Planes {
   ScratchBuffer<float> buffer_;
 };
 
-// Grid positions of a chunk of `count` images, rounded up to whole panels.
-int64_t chunk_columns(const Grid& grid, int64_t count, const MicroKernel& kernel) {
-  return round_up_to_panels(count * grid.Hs * grid.Ws, kernel.nr);
-}
-
 // Stride 1: channel c's plane for images [n0, n0 + count): `padding` zero rows; each image's
-// H rows (padding zeros, W values, zeros up to Ws), then Hs - H zero rows; after the last
+// rows (padding zeros, the pixels, zeros up to Ws), then zero rows up to Hs; after the last
 // image, zeros to the end of the plane.
-void pad_channel(const float* x, const ConvGeometry& g, const Grid& grid, int64_t n0, int64_t count,
-                 int64_t c, float* planes) {
+void pad_channel(const Source& source, const Grid& grid, int64_t n0, int64_t count, int64_t c,
+                 float* planes) {
+  const int64_t H = source.height, W = source.width, padding = source.padding;
   float* plane = planes + c * grid.plane;
-  std::fill(plane, plane + g.padding * grid.Ws, 0.0f);
+  std::fill(plane, plane + padding * grid.Ws, 0.0f);
   for (int64_t n = 0; n < count; ++n) {
-    const float* in = x + ((n0 + n) * g.C + c) * g.H * g.W;
-    float* image = plane + (n * grid.Hs + g.padding) * grid.Ws;
-    for (int64_t h = 0; h < g.H; ++h) {
+    const float* in = source.data + ((n0 + n) * source.channels + c) * H * W;
+    float* image = plane + (n * grid.Hs + padding) * grid.Ws;
+    for (int64_t h = 0; h < H; ++h) {
       float* row = image + h * grid.Ws;
-      std::fill(row, row + g.padding, 0.0f);
-      std::copy(in + h * g.W, in + (h + 1) * g.W, row + g.padding);
-      std::fill(row + g.padding + g.W, row + grid.Ws, 0.0f);
+      std::fill(row, row + padding, 0.0f);
+      std::copy(in + h * W, in + (h + 1) * W, row + padding);
+      std::fill(row + padding + W, row + grid.Ws, 0.0f);
     }
     float* end = n == count - 1 ? plane + grid.plane : image + grid.Hs * grid.Ws;
-    std::fill(image + g.H * grid.Ws, end, 0.0f);
+    std::fill(image + H * grid.Ws, end, 0.0f);
   }
 }
 
@@ -114,26 +131,37 @@ void copy_strided(const float* in, int64_t t, int64_t count, float* out) {
   for (int64_t j = 0; j < count; ++j) out[j] = in[j * t];
 }
 
+// The positions [first, last) of a phase row that hold pixels: column j t + b - padding
+// of the image lies in [0, width).
+struct PixelRange {
+  int64_t first, last;
+};
+PixelRange pixels_of_phase(const Source& source, int64_t b, int64_t Ws) {
+  const int64_t t = source.stride, shift = b - source.padding;  // column = j t + shift
+  const int64_t first = shift >= 0 ? 0 : (-shift + t - 1) / t;
+  const int64_t last = source.width - 1 - shift < 0 ? 0 : (source.width - 1 - shift) / t + 1;
+  return {std::min(first, Ws), std::clamp(last, std::min(first, Ws), Ws)};
+}
+
 // Stride t > 1: plane (c, a, b) holds image n0 + n's padded pixel (i t + a, j t + b) at row
 // n Hs + i, position j; zeros after the last image.
-void split_channel(const float* x, const ConvGeometry& g, const Grid& grid, int64_t n0,
-                   int64_t count, int64_t c, float* planes) {
-  const int64_t t = g.stride;
+void split_channel(const Source& source, const Grid& grid, int64_t n0, int64_t count, int64_t c,
+                   float* planes) {
+  const int64_t t = source.stride, H = source.height, W = source.width;
   for (int64_t phase = 0; phase < grid.phases; ++phase) {
     const int64_t a = phase / t, b = phase % t;
     float* plane = planes + (c * grid.phases + phase) * grid.plane;
-    // Positions j of a row that hold pixels: w = j t + b - padding in [0, W).
-    const ValidRange columns = valid_outputs(b, g.W, grid.Ws, g);
+    const PixelRange columns = pixels_of_phase(source, b, grid.Ws);
     for (int64_t n = 0; n < count; ++n) {
-      const float* image = x + ((n0 + n) * g.C + c) * g.H * g.W;
+      const float* image = source.data + ((n0 + n) * source.channels + c) * H * W;
       for (int64_t i = 0; i < grid.Hs; ++i) {
         float* row = plane + (n * grid.Hs + i) * grid.Ws;
-        const int64_t h = i * t + a - g.padding;
-        if (h < 0 || h >= g.H) {
+        const int64_t h = i * t + a - source.padding;
+        if (h < 0 || h >= H || columns.first == columns.last) {
           std::fill(row, row + grid.Ws, 0.0f);
           continue;
         }
-        const float* in = image + h * g.W + columns.first * t + b - g.padding;
+        const float* in = image + h * W + columns.first * t + b - source.padding;
         std::fill(row, row + columns.first, 0.0f);
         copy_strided(in, t, columns.last - columns.first, row + columns.first);
         std::fill(row + columns.last, row + grid.Ws, 0.0f);
@@ -143,149 +171,316 @@ void split_channel(const float* x, const ConvGeometry& g, const Grid& grid, int6
   }
 }
 
-void fill_planes(const float* x, const ConvGeometry& g, const Grid& grid, int64_t n0, int64_t count,
-                 int64_t c, float* planes) {
-  if (g.stride == 1) {
-    pad_channel(x, g, grid, n0, count, c, planes);
+void fill_planes(const Source& source, const Grid& grid, int64_t n0, int64_t count, int64_t c,
+                 float* planes) {
+  if (source.stride == 1) {
+    pad_channel(source, grid, n0, count, c, planes);
   } else {
-    split_channel(x, g, grid, n0, count, c, planes);
+    split_channel(source, grid, n0, count, c, planes);
   }
 }
 
-// Where tap (c, r, s) reads, relative to the output's grid position.
-int64_t tap_offset(const ConvGeometry& g, const Grid& grid, int64_t c, int64_t r, int64_t s) {
-  const int64_t t = g.stride;
-  const int64_t plane = (c * t + r % t) * t + s % t;
-  return plane * grid.plane + (r / t) * grid.Ws + s / t;
-}
-
-// The weights as A panels of mr output channels over all taps, packed once, and where each
-// tap reads.
+// One product on the planes: A (rows, taps) packed in micro-panels of mr rows, and where each
+// tap reads relative to the output's grid position.
 struct Operands {
-  Operands(const float* w, const ConvGeometry& g, const Grid& grid, const MicroKernel& kernel)
-      : row_panels(round_up_to_panels(g.K, kernel.mr) / kernel.mr),
-        packed_weights(row_panels * kernel.mr * g.col_rows()),
-        offsets(static_cast<size_t>(g.col_rows())) {
-    const int64_t taps = g.col_rows();
-    StridedOperand(w, {.stride = taps}, {.stride = 1})
-        .pack(0, g.K, 0, taps, kernel.mr, packed_weights.get());
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      offsets[tap] = tap_offset(g, grid, tap / (g.R * g.S), tap / g.S % g.R, tap % g.S);
-    }
+  Operands(const GemmOperand& a, int64_t rows, std::vector<int64_t> tap_offsets,
+           const MicroKernel& kernel)
+      : rows(rows),
+        taps(static_cast<int64_t>(tap_offsets.size())),
+        row_panels(round_up_to_panels(rows, kernel.mr) / kernel.mr),
+        packed(row_panels * kernel.mr * taps),
+        offsets(std::move(tap_offsets)) {
+    a.pack(0, rows, 0, taps, kernel.mr, packed.get());
   }
-  int64_t row_panels;
-  ScratchBuffer<float> packed_weights;
+  int64_t rows, taps, row_panels;
+  ScratchBuffer<float> packed;
   std::vector<int64_t> offsets;
 };
 
-// tile (K, nr) = w x the B rows of one panel, summed over every tap slice. Each slice's B
+// Where grid position (n, i, j) of a product goes: row k of the product to pixel
+// (i stride + row0, j stride + column0) of channel k, for i < rows and j < columns.
+struct Output {
+  float* data;
+  int64_t channels, height, width;  // the output tensor, per image
+  int64_t rows, columns;
+  int64_t stride, row0, column0;
+  const float* bias;  // per channel, or null
+};
+
+struct Pass {
+  Pass(const GemmOperand& a, int64_t rows, std::vector<int64_t> tap_offsets,
+       const MicroKernel& kernel, const Output& output)
+      : operands(a, rows, std::move(tap_offsets), kernel), output(output) {}
+  Operands operands;
+  Output output;
+};
+using Passes = std::deque<Pass>;  // built in place: the packed operands do not move
+
+// tile (rows, nr) = A x the B rows of one panel, summed over every tap slice. Each slice's B
 // rows (kDepthBlock x nr floats, 32 KiB) are read from L2 by the first row panel of mr
 // output channels and found in L1 by the others.
-void multiply_panel(const Operands& operands, const float* b, const ConvGeometry& g,
-                    const MicroKernel& kernel, float* tile) {
-  const int64_t taps = g.col_rows();
-  for (int64_t d0 = 0; d0 < taps; d0 += kDepthBlock) {
-    const int64_t depth = std::min(kDepthBlock, taps - d0);
-    for (int64_t k0 = 0; k0 < g.K; k0 += kernel.mr) {
-      const float* a = operands.packed_weights.get() + (k0 * taps + d0 * kernel.mr);
+void multiply_panel(const Operands& operands, const float* b, const MicroKernel& kernel,
+                    float* tile) {
+  if (operands.taps == 0) {  // a phase that no tap reaches
+    std::fill(tile, tile + operands.row_panels * kernel.mr * kernel.nr, 0.0f);
+    return;
+  }
+  for (int64_t d0 = 0; d0 < operands.taps; d0 += kDepthBlock) {
+    const int64_t depth = std::min(kDepthBlock, operands.taps - d0);
+    for (int64_t k0 = 0; k0 < operands.rows; k0 += kernel.mr) {
+      const float* a = operands.packed.get() + (k0 * operands.taps + d0 * kernel.mr);
       kernel.run_indirect(depth, a, b, operands.offsets.data() + d0, tile + k0 * kernel.nr,
                           kernel.nr, d0 > 0);
     }
   }
 }
 
-// y[n0 + n][k][p][q] (+ bias[k]) for the chunk's grid positions [g0, g0 + nr) that are real
-// outputs (n < count, p < P, q < Q), from tile (K, nr).
-void write_panel(const float* tile, const float* bias, const ConvGeometry& g, const Grid& grid,
-                 int64_t n0, int64_t count, int64_t g0, int64_t nr, float* y) {
+// The outputs among the chunk's grid positions [g0, g0 + nr) (n < count, i < rows, j <
+// columns), from tile (rows, nr), plus the bias.
+void write_panel(const float* tile, const Output& output, const Grid& grid, int64_t n0,
+                 int64_t count, int64_t g0, int64_t nr) {
   for (int64_t j = 0; j < nr;) {  // one piece per grid row
     const int64_t row = (g0 + j) / grid.Ws, q = (g0 + j) % grid.Ws;
     const int64_t n = row / grid.Hs, p = row % grid.Hs;
     const int64_t length = std::min(nr - j, grid.Ws - q);
     if (n >= count) break;
-    const int64_t valid = p < g.P ? std::max<int64_t>(0, std::min(length, g.Q - q)) : 0;
-    for (int64_t k = 0; k < g.K; ++k) {
+    const int64_t valid =
+        p < output.rows ? std::max<int64_t>(0, std::min(length, output.columns - q)) : 0;
+    const int64_t t = output.stride;
+    for (int64_t k = 0; valid > 0 && k < output.channels; ++k) {
       const float* in = tile + k * nr + j;
-      float* out = y + (((n0 + n) * g.K + k) * g.P + p) * g.Q + q;
-      const float b = bias != nullptr ? bias[k] : 0.0f;
-      for (int64_t i = 0; i < valid; ++i) out[i] = in[i] + b;
+      const int64_t out_row = p * t + output.row0;
+      float* out = output.data +
+                   (((n0 + n) * output.channels + k) * output.height + out_row) * output.width +
+                   q * t + output.column0;
+      const float b = output.bias != nullptr ? output.bias[k] : 0.0f;
+      if (t == 1) {
+        for (int64_t i = 0; i < valid; ++i) out[i] = in[i] + b;
+      } else {
+        for (int64_t i = 0; i < valid; ++i) out[i * t] = in[i] + b;
+      }
     }
     j += length;
   }
 }
 
-// Images per chunk: planes of about kChunkFloats, at least one image, and no more than an
-// even share of the batch.
-int64_t chunk_images(const ConvGeometry& g, int64_t threads) {
-  const Grid one = grid_of(g, 1);
-  const int64_t per_image = g.C * one.phases * one.Hs * one.Ws;
-  const int64_t share = (g.N + threads - 1) / threads;
-  return std::clamp<int64_t>(kChunkFloats / per_image, 1, std::max<int64_t>(1, share));
+void run_panels(const Pass& pass, const float* planes, const Grid& grid, const MicroKernel& kernel,
+                int64_t n0, int64_t count, int64_t g0, float* tile) {
+  multiply_panel(pass.operands, planes + g0, kernel, tile);
+  write_panel(tile, pass.output, grid, n0, count, g0, kernel.nr);
 }
 
-// Each thread pads chunks into its own planes and computes all of their panels.
-void run_by_chunks(const float* x, const float* bias, const ConvGeometry& g, const Grid& grid,
-                   const Operands& operands, const MicroKernel& kernel, bool parallel, float* y) {
-  const int64_t chunks = (g.N + grid.images - 1) / grid.images;
+// Grid positions of `count` images, rounded up to whole panels.
+int64_t grid_columns(const Grid& grid, int64_t count, const MicroKernel& kernel) {
+  return round_up_to_panels(count * grid.Hs * grid.Ws, kernel.nr);
+}
+
+int64_t tile_floats(const Passes& passes, const MicroKernel& kernel) {
+  int64_t rows = 0;
+  for (const Pass& pass : passes) rows = std::max(rows, pass.operands.row_panels * kernel.mr);
+  return rows * kernel.nr;
+}
+
+// Each thread pads chunks into its own planes and runs every pass on all of their panels.
+void run_by_chunks(const Source& source, const Grid& grid, const Passes& passes,
+                   const MicroKernel& kernel, bool parallel) {
+  const int64_t chunks = (source.images + grid.images - 1) / grid.images;
 #pragma omp parallel if (parallel)
   {
-    const Planes planes(g, grid, kernel);
-    ScratchBuffer<float> tile(operands.row_panels * kernel.mr * kernel.nr);  // (K rounded up, nr)
+    const Planes planes(source, grid, kernel);
+    ScratchBuffer<float> tile(tile_floats(passes, kernel));
     // Dynamic: on a shared machine a thread that loses its core does not hold up the rest.
 #pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      const int64_t n0 = chunk * grid.images, count = std::min(grid.images, g.N - n0);
-      for (int64_t c = 0; c < g.C; ++c) fill_planes(x, g, grid, n0, count, c, planes.get());
-      const int64_t columns = chunk_columns(grid, count, kernel);
-      for (int64_t g0 = 0; g0 < columns; g0 += kernel.nr) {
-        multiply_panel(operands, planes.get() + g0, g, kernel, tile.get());
-        write_panel(tile.get(), bias, g, grid, n0, count, g0, kernel.nr, y);
+      const int64_t n0 = chunk * grid.images, count = std::min(grid.images, source.images - n0);
+      for (int64_t c = 0; c < source.channels; ++c) {
+        fill_planes(source, grid, n0, count, c, planes.get());
+      }
+      const int64_t columns = grid_columns(grid, count, kernel);
+      for (const Pass& pass : passes) {
+        for (int64_t g0 = 0; g0 < columns; g0 += kernel.nr) {
+          run_panels(pass, planes.get(), grid, kernel, n0, count, g0, tile.get());
+        }
       }
     }
   }
 }
 
 // One chunk holds the whole batch; the threads pad its channels, then share its panels.
-void run_whole_batch(const float* x, const float* bias, const ConvGeometry& g, const Grid& grid,
-                     const Operands& operands, const MicroKernel& kernel, bool parallel, float* y) {
-  const Planes planes(g, grid, kernel);
-  const int64_t panels = chunk_columns(grid, g.N, kernel) / kernel.nr;
+void run_whole_batch(const Source& source, const Grid& grid, const Passes& passes,
+                     const MicroKernel& kernel, bool parallel) {
+  const Planes planes(source, grid, kernel);
+  const int64_t panels = grid_columns(grid, source.images, kernel) / kernel.nr;
+  const int64_t work = panels * static_cast<int64_t>(passes.size());
 #pragma omp parallel if (parallel)
   {
 #pragma omp for
-    for (int64_t c = 0; c < g.C; ++c) fill_planes(x, g, grid, 0, g.N, c, planes.get());
-    ScratchBuffer<float> tile(operands.row_panels * kernel.mr * kernel.nr);
+    for (int64_t c = 0; c < source.channels; ++c) {
+      fill_planes(source, grid, 0, source.images, c, planes.get());
+    }
+    ScratchBuffer<float> tile(tile_floats(passes, kernel));
 #pragma omp for schedule(dynamic, 4)
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const int64_t g0 = panel * kernel.nr;
-      multiply_panel(operands, planes.get() + g0, g, kernel, tile.get());
-      write_panel(tile.get(), bias, g, grid, 0, g.N, g0, kernel.nr, y);
+    for (int64_t item = 0; item < work; ++item) {
+      const Pass& pass = passes[static_cast<size_t>(item / panels)];
+      run_panels(pass, planes.get(), grid, kernel, 0, source.images, item % panels * kernel.nr,
+                 tile.get());
     }
   }
+}
+
+// The grid of a chunk of images, or of the whole batch when there are too few images.
+struct Plan {
+  Grid grid;
+  bool by_chunks;
+};
+
+// `reach`: how many rows below its grid row a tap reads, at most.
+Plan plan_of(const Source& source, int64_t Hs, int64_t Ws, int64_t reach, bool parallel) {
+  const int64_t threads = parallel ? omp_get_max_threads() : 1;
+  const int64_t images = chunk_images(source, Hs, Ws, threads);
+  return {make_grid(source, Hs, Ws, reach, images > 0 ? images : source.images), images > 0};
+}
+
+void run(const Source& source, const Plan& plan, const Passes& passes, const MicroKernel& kernel,
+         bool parallel) {
+  if (plan.by_chunks) {
+    run_by_chunks(source, plan.grid, passes, kernel, parallel);
+  } else {
+    run_whole_batch(source, plan.grid, passes, kernel, parallel);
+  }
+}
+
+// The forward's grid rows and positions per image, and how far down its taps reach.
+struct ForwardGrid {
+  int64_t Hs, Ws, reach;
+};
+ForwardGrid forward_grid(const ConvGeometry& g) {
+  if (g.stride == 1) {  // rows share their padding
+    return {std::max(g.H + g.padding, g.P), std::max(g.W + g.padding, g.Q), g.R - 1};
+  }
+  return {g.P + (g.R - 1) / g.stride, g.Q + (g.S - 1) / g.stride, (g.R - 1) / g.stride};
+}
+
+// The input gradient's taps along one axis for output phase a: kernel offsets r in [0, R)
+// with dx's row i t + a reading dy's row i + shift, shift = (a + padding - r) / t whole.
+struct AxisTap {
+  int64_t r, shift;
+};
+std::vector<AxisTap> axis_taps(int64_t a, int64_t R, const ConvGeometry& g) {
+  std::vector<AxisTap> taps;
+  for (int64_t r = 0; r < R; ++r) {
+    if ((a + g.padding - r) % g.stride == 0) taps.push_back({r, (a + g.padding - r) / g.stride});
+  }
+  return taps;
+}
+
+// Outputs along one axis of `extent` pixels that fall in phase a of stride t.
+int64_t phase_extent(int64_t extent, int64_t a, int64_t t) {
+  return a < extent ? (extent - a + t - 1) / t : 0;
 }
 
 }  // namespace
 
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel) {
-  const Grid grid = grid_of(g, g.N);
-  return static_cast<double>(chunk_columns(grid, g.N, kernel)) /
-         static_cast<double>(g.N * g.P * g.Q);
+  const ForwardGrid fg = forward_grid(g);
+  const int64_t positions = round_up_to_panels(g.N * fg.Hs * fg.Ws, kernel.nr);
+  return static_cast<double>(positions) / static_cast<double>(g.N * g.P * g.Q);
 }
 
 void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
                            float* y, const MicroKernel& kernel) {
-  const int64_t taps = g.col_rows();
-  const bool parallel = g.K * taps * g.N * g.P * g.Q >= kParallelWork;
-  const int64_t threads = parallel ? omp_get_max_threads() : 1;
-  const int64_t images = chunk_images(g, threads);
-  const bool by_chunks = (g.N + images - 1) / images >= kChunksPerThread * threads;
-  const Grid grid = grid_of(g, by_chunks ? images : g.N);
-  const Operands operands(w, g, grid, kernel);
-  if (by_chunks) {
-    run_by_chunks(x, bias, g, grid, operands, kernel, parallel, y);
-  } else {
-    run_whole_batch(x, bias, g, grid, operands, kernel, parallel, y);
+  const Source source{x, g.N, g.C, g.H, g.W, g.padding, g.stride};
+  const ForwardGrid fg = forward_grid(g);
+  const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
+  const Plan plan = plan_of(source, fg.Hs, fg.Ws, fg.reach, parallel);
+  const int64_t taps = g.col_rows(), t = g.stride;
+  std::vector<int64_t> offsets(static_cast<size_t>(taps));
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    const int64_t c = tap / (g.R * g.S), r = tap / g.S % g.R, s = tap % g.S;
+    const int64_t plane = (c * t + r % t) * t + s % t;
+    offsets[tap] = plane * plan.grid.plane + (r / t) * fg.Ws + s / t;
   }
+  Passes passes;
+  passes.emplace_back(StridedOperand(w, {.stride = taps}, {.stride = 1}), g.K, std::move(offsets),
+                      kernel,
+                      Output{.data = y,
+                             .channels = g.K,
+                             .height = g.P,
+                             .width = g.Q,
+                             .rows = g.P,
+                             .columns = g.Q,
+                             .stride = 1,
+                             .row0 = 0,
+                             .column0 = 0,
+                             .bias = bias});
+  run(source, plan, passes, kernel, parallel);
+}
+
+void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeometry& g, float* dx,
+                                 const MicroKernel& kernel) {
+  const int64_t t = g.stride;
+  std::vector<std::vector<AxisTap>> rows, columns;
+  int64_t lowest = 0, highest = 0;  // the extreme shifts
+  for (int64_t a = 0; a < t; ++a) {
+    rows.push_back(axis_taps(a, g.R, g));
+    columns.push_back(axis_taps(a, g.S, g));
+    for (const auto* axis : {&rows.back(), &columns.back()}) {
+      for (const AxisTap& tap : *axis) {
+        lowest = std::min(lowest, tap.shift);
+        highest = std::max(highest, tap.shift);
+      }
+    }
+  }
+  // dy's planes, padded so that the lowest shift reads in front of each row; the grid covers
+  // every phase's outputs, and the zeros after each image its highest shift.
+  const int64_t m = -lowest;
+  const Source source{dy, g.N, g.K, g.P, g.Q, m, 1};
+  const int64_t rows_out = (g.H + t - 1) / t, columns_out = (g.W + t - 1) / t;
+  const int64_t Hs = std::max({g.P + m, rows_out + highest, rows_out});
+  const int64_t Ws = std::max({g.Q + m, columns_out + highest, columns_out});
+  const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
+  const Plan plan = plan_of(source, Hs, Ws, highest + m, parallel);
+
+  Passes passes;
+  for (int64_t a = 0; a < t; ++a) {
+    for (int64_t b = 0; b < t; ++b) {
+      // A (C, taps) with tap (k, r, s): w[k][c][r][s], reading dy[k] shifted.
+      std::vector<int64_t> offsets;
+      std::vector<float> weights;
+      for (int64_t k = 0; k < g.K; ++k) {
+        for (const AxisTap& row : rows[a]) {
+          for (const AxisTap& column : columns[b]) {
+            offsets.push_back(k * plan.grid.plane + (row.shift + m) * Ws + column.shift + m);
+          }
+        }
+      }
+      const int64_t taps = static_cast<int64_t>(offsets.size());
+      weights.resize(static_cast<size_t>(g.C * taps));
+      for (int64_t c = 0; c < g.C; ++c) {
+        float* out = weights.data() + c * taps;
+        for (int64_t k = 0; k < g.K; ++k) {
+          for (const AxisTap& row : rows[a]) {
+            for (const AxisTap& column : columns[b]) {
+              *out++ = w[((k * g.C + c) * g.R + row.r) * g.S + column.r];
+            }
+          }
+        }
+      }
+      passes.emplace_back(StridedOperand(weights.data(), {.stride = taps}, {.stride = 1}), g.C,
+                          std::move(offsets), kernel,
+                          Output{.data = dx,
+                                 .channels = g.C,
+                                 .height = g.H,
+                                 .width = g.W,
+                                 .rows = phase_extent(g.H, a, t),
+                                 .columns = phase_extent(g.W, b, t),
+                                 .stride = t,
+                                 .row0 = a,
+                                 .column0 = b,
+                                 .bias = nullptr});
+    }
+  }
+  run(source, plan, passes, kernel, parallel);
 }
 
 }  // namespace fsa

@@ -324,8 +324,7 @@ double row_efficiency(int64_t rows) {
 }  // namespace
 
 ConvMethod choose_backward_data_method(const ConvGeometry& g) {
-  if (!backward_data_is_convolution(g)) return ConvMethod::im2col;
-  // The convolution computes C rows, the columns' GEMM C R S rows; the columns also pay for
+  // The direct passes compute C rows, the columns' GEMM C R S rows; the columns also pay for
   // col2im and their buffer, so they must waste clearly less (1/8 of the rows) to win.
   return row_efficiency(g.C) + 0.125 >= row_efficiency(g.col_rows()) ? ConvMethod::direct
                                                                      : ConvMethod::im2col;
@@ -335,11 +334,10 @@ void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometr
                               const ConvOptions& options) {
   const ConvMethod method =
       options.method == ConvMethod::automatic ? choose_backward_data_method(g) : options.method;
-  if (method != ConvMethod::im2col && backward_data_is_convolution(g)) {
-    backward_data_as_convolution(dy, w, g, dx, options);
-  } else {
-    backward_data_through_columns(dy, w, g, dx, options);
-  }
+  if (method == ConvMethod::im2col) return backward_data_through_columns(dy, w, g, dx, options);
+  if (backward_data_is_convolution(g)) return backward_data_as_convolution(dy, w, g, dx, options);
+  const MicroKernel& kernel = options.kernel != nullptr ? *options.kernel : micro_kernel_for(g.C);
+  conv2d_backward_data_direct(dy, w, g, dx, kernel);
 }
 
 void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeometry& g, float* dw,

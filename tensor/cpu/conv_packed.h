@@ -1,18 +1,19 @@
 // conv_packed.h: float32 convolution on the GEMM micro-kernels, in three ways:
 //   im2col (conv_packed.cpp): the packed GEMM with the im2col matrix of the whole batch
 //     packed straight from the images (never materialised); any stride;
-//   direct (conv_direct.cpp): stride 1 only; B rows read in place from a zero-padded copy of
-//     the batch, on an output grid that includes the padding shared by neighbouring rows
-//     and images (thrown-away positions);
+//   direct (conv_direct.cpp): any stride; B rows read in place from a zero-padded copy of a
+//     few images (split into phases for a stride > 1), on an output grid that includes the
+//     padding shared by neighbouring rows and images (thrown-away positions);
 //   winograd (conv_winograd.cpp): 3x3, stride 1, padding <= 2; F(2x2, 3x3), 16 products of
 //     the transformed filters and the transformed input tiles.
 // The three passes:
 //   forward          y (K, N PQ) = w (K, CRS) col(x) (CRS, N PQ) + b
 //   backward data    direct or winograd (stride 1): dx = dy convolved with the flipped,
-//                    transposed w (as forward); im2col: dx = col2im(w^T dy), in chunks of images
+//                    transposed w (as forward); direct (stride > 1): one such product per
+//                    phase of dx; im2col: dx = col2im(w^T dy), in chunks of images
 //   backward weight  im2col: dw (K, CRS) = dy (K, N PQ) col(x)^T (N PQ, CRS), one packed GEMM;
-//                    direct (conv_weight_direct.cpp, stride 1): per kernel row r,
-//                    dw_r (K, S C) = dy (K, grid) x_r (grid, S C), x channels-last, read in place
+//                    direct (conv_weight_direct.cpp, any stride): per kernel row r,
+//                    dw_r (K, S C) = dy (K, N PQ) x_r (N PQ, S C), x channels-last, read in place
 // Pointers are contiguous NCHW / KCRS arrays of the geometry's extents; outputs are written.
 #pragma once
 
@@ -28,7 +29,7 @@ enum class ConvMethod { automatic, im2col, direct, winograd };
 // and each pass picks the method it expects to be faster (choose_*_method below). A forced
 // `winograd` applies where the pass has a Winograd form (forward and backward data of a
 // 3x3 stride-1 convolution) and falls back to direct elsewhere; a forced `direct` applies
-// where the pass has a direct form (stride 1) and falls back to im2col elsewhere.
+// where the pass has a direct form (every pass, any stride).
 // `weights` is the storage the weights live in, where a Winograd pass keeps its transformed
 // filters between calls (valid until the weights are next written); null: none are kept.
 struct ConvOptions {
@@ -52,19 +53,22 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
 // packing im2col panels (which grows as 1 / K).
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
 
-// The method the input gradient of `g` uses: direct (a convolution with C output channels)
-// for stride 1 unless C leaves more of its micro-panels empty than the columns' GEMM (C R S
-// rows) does: the 3 colour channels of a first layer.
+// The method the input gradient of `g` uses: direct (a convolution with C output channels,
+// or one per phase of dx for a stride > 1) unless C leaves more of its micro-panels empty
+// than the columns' GEMM (C R S rows) does: the 3 colour channels of a first layer.
 ConvMethod choose_backward_data_method(const ConvGeometry& g);
 
 // The method the weight gradient of `g` uses with `kernel`: direct (any stride) when its
 // extra work costs less than packing the transposed im2col operand (which grows as 1 / K).
 ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKernel& kernel);
 
-// conv_direct.cpp: the direct forward (stride 1), and the work it computes per output
-// (grid positions / (N P Q)).
+// conv_direct.cpp: the direct forward (any stride), and the work it computes per output
+// (grid positions / (N P Q)); the direct input gradient (any stride, any padding: one product
+// per phase of dx).
 void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
                            float* y, const MicroKernel& kernel);
+void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeometry& g, float* dx,
+                                 const MicroKernel& kernel);
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
 
 // conv_weight_direct.cpp: the direct weight gradient (any stride), and the work it costs per

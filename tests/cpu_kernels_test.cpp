@@ -262,16 +262,18 @@ TEST(PackedConv, MethodChoice) {
     return choose_conv_method(conv_geometry(x, w, p, "test"), kernel);
   };
   // ResNet-20's stride-2 layers go direct (on phase planes), a 3-channel input with stride 2
-  // (depth 27) packs; a stride-1 image with 16 channels goes direct (ResNet-20's first
-  // stage), and with 32 or more Winograd (its 8x8 stage, VGG-19's 4x4 maps at batch 8: 40
-  // tiles); one 2x2 image with 512 output channels (2 tiles, half of its direct grid thrown
-  // away) packs.
+  // (depth 27) packs; a stride-1 image with 16 or 32 channels goes direct (ResNet-20's first
+  // two stages), and with 64 or more Winograd (its 8x8 stage, VGG-19's 4x4 maps at batch 8:
+  // 40 tiles); one 2x2 image with 512 output channels (2 tiles, half of its direct grid
+  // thrown away) packs.
   EXPECT_EQ(method({128, 16, 32, 32}, {32, 16, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({128, 32, 16, 16}, {64, 32, 3, 3}, {.stride = 2, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({2, 3, 32, 32}, {16, 3, 3, 3}, {.stride = 2, .padding = 1}), ConvMethod::im2col);
   EXPECT_EQ(method({128, 16, 32, 32}, {16, 16, 3, 3}, {.stride = 1, .padding = 1}),
+            ConvMethod::direct);
+  EXPECT_EQ(method({128, 32, 16, 16}, {32, 32, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::direct);
   EXPECT_EQ(method({128, 64, 8, 8}, {64, 64, 3, 3}, {.stride = 1, .padding = 1}),
             ConvMethod::winograd);
@@ -330,11 +332,11 @@ TEST(PackedConv, BackendFloat32MatchesFloat64) {
 TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
   const Backend& backend = cpu_backend();
   const Conv2dParams params{.stride = 1, .padding = 1};
-  const Tensor x = random_tensor({3, 32, 8, 8}, 610).to(DType::f32);
-  const Tensor dy = random_tensor({3, 32, 8, 8}, 611).to(DType::f32);
-  const Tensor w = random_tensor({32, 32, 3, 3}, 612).to(DType::f32);
+  const Tensor x = random_tensor({3, 64, 8, 8}, 610).to(DType::f32);
+  const Tensor dy = random_tensor({3, 64, 8, 8}, 611).to(DType::f32);
+  const Tensor w = random_tensor({64, 64, 3, 3}, 612).to(DType::f32);
   ASSERT_EQ(
-      choose_conv_method(conv_geometry(x.shape(), w.shape(), params, "test"), micro_kernel_for(32)),
+      choose_conv_method(conv_geometry(x.shape(), w.shape(), params, "test"), micro_kernel_for(64)),
       ConvMethod::winograd);
   const auto expect_both_passes_match_float64 = [&](const char* after) {
     const Tensor x64 = x.to(DType::f64), dy64 = dy.to(DType::f64), w64 = w.to(DType::f64);
@@ -366,9 +368,12 @@ TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
   EXPECT_EQ(w.storage().derived_names().size(), 2u) << "stale entries are replaced";
 
   // With many tiles the transform is a small part of the call: nothing is kept.
-  const Tensor fresh_w = random_tensor({32, 32, 3, 3}, 615).to(DType::f32);
-  backend.conv2d_forward(random_tensor({24, 32, 32, 32}, 616).to(DType::f32), fresh_w, Tensor(),
-                         params);
+  const Tensor fresh_w = random_tensor({64, 64, 3, 3}, 615).to(DType::f32);
+  const Tensor many_tiles = random_tensor({24, 64, 32, 32}, 616).to(DType::f32);
+  ASSERT_EQ(choose_conv_method(conv_geometry(many_tiles.shape(), fresh_w.shape(), params, "test"),
+                               micro_kernel_for(64)),
+            ConvMethod::winograd);
+  backend.conv2d_forward(many_tiles, fresh_w, Tensor(), params);
   EXPECT_TRUE(fresh_w.storage().derived_names().empty());
 }
 

@@ -258,11 +258,12 @@ void backward_data_through_columns(const float* dy, const float* w, const ConvGe
 constexpr double kPackingCostInMultiplyAdds = 32.0;
 
 // Measured with BM_conv2d_forward/.../{im2col,direct,winograd} on the VGG-19 and ResNet-20
-// shapes: Winograd wins on every shape with 32 channels or more, down to VGG-19's 4x4 maps
-// at batch 8 (40 tiles), and loses with 16 channels (ResNet-20's first stage: its products
-// have depth 16) or 3 (VGG-19's first layer). Below a few dozen tiles, transforming all
-// K C filters costs more than the multiply-adds it saves.
-constexpr int64_t kWinogradMinChannels = 32;
+// shapes: Winograd wins on every shape with 64 channels or more, down to VGG-19's 4x4 maps
+// at batch 8 (40 tiles), and loses with 32 channels since the direct convolution works in
+// L2-sized chunks (ResNet-20's 16x16 stage: 2.5 against 3.0 ms), 16 (its first stage: its
+// products have depth 16) or 3 (VGG-19's first layer). Below a few dozen tiles,
+// transforming all K C filters costs more than the multiply-adds it saves.
+constexpr int64_t kWinogradMinChannels = 64;
 constexpr int64_t kWinogradMinTiles = 32;
 
 // Below this depth (C R S taps) the direct convolution's fixed costs per panel (a

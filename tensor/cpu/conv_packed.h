@@ -48,9 +48,9 @@ void conv2d_backward_weight_f32(const float* dy, const float* x, const ConvGeome
                                 const ConvOptions& options = {});
 
 // The method the forward of `g` uses with `kernel`: Winograd where it applies with at least
-// 32 input channels (its products have depth C) and 32 tiles (it transforms all K C filters
-// per call); otherwise direct for stride 1 when its thrown-away columns cost less than
-// packing im2col panels (which grows as 1 / K).
+// 64 input channels (its products have depth C) and 32 tiles (it transforms all K C filters
+// per call); otherwise direct (any stride) when its thrown-away columns cost less than
+// packing im2col panels (which grows as 1 / K), and im2col below a depth of 64 taps.
 ConvMethod choose_conv_method(const ConvGeometry& g, const MicroKernel& kernel);
 
 // The method the input gradient of `g` uses: direct (a convolution with C output channels,

@@ -73,15 +73,14 @@ Grid make_grid(const Source& source, int64_t Hs, int64_t Ws, int64_t reach, int6
           .plane = rows * Ws};
 }
 
-// Images per chunk: planes of about kChunkFloats, at least one image, and no more than an
-// even share of the batch. Zero: one chunk for the whole batch (too few images).
+// Images per chunk: planes of about kChunkFloats, at least one image, and few enough for
+// kChunksPerThread chunks per thread (on many cores the chunks get smaller). Zero: one
+// chunk for the whole batch (too few images for that).
 int64_t chunk_images(const Source& source, int64_t Hs, int64_t Ws, int64_t threads) {
+  const int64_t chunks = kChunksPerThread * threads;
+  if (source.images < chunks) return 0;
   const int64_t per_image = source.channels * source.stride * source.stride * Hs * Ws;
-  const int64_t share = (source.images + threads - 1) / threads;
-  const int64_t images =
-      std::clamp<int64_t>(kChunkFloats / per_image, 1, std::max<int64_t>(1, share));
-  const int64_t chunks = (source.images + images - 1) / images;
-  return chunks >= kChunksPerThread * threads ? images : 0;
+  return std::clamp<int64_t>(kChunkFloats / per_image, 1, source.images / chunks);
 }
 
 // The planes of one chunk, followed by zeros that the last panel may read past the last

@@ -184,11 +184,12 @@ std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
 }
 
 // Output rows that split micro-panels (Q = 5, 7, 13), images that end inside a panel,
-// strides 1 to 3, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: backward data through
-// columns; 2 for a 3x3 kernel: Winograd's widest grid), non-square kernels, 1x1 kernels,
-// one case large enough for two threads, more than 256 channels each way (products split
-// along their depth), and two batches of 17 that the direct convolution cuts into chunks of
-// 2 images (the last one short), with stride 1 and 2.
+// strides 1 to 3, paddings 0 to 2 (2 > R - 1 for a 2x2 kernel: the input gradient is no
+// convolution of dy; 2 for a 3x3 kernel: Winograd's widest grid), non-square kernels, 1x1
+// kernels, a kernel wider than the image and its padding on one side (3x7 on 3x1), one case
+// large enough for two threads, more than 256 channels each way (products split along their
+// depth), and two batches of 17 that the direct convolution cuts into chunks of 2 images
+// (the last one short), with stride 1 and 2.
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
       {{3, 5, 7, 5}, {9, 5, 3, 3}, {.stride = 1, .padding = 1}},
@@ -203,6 +204,7 @@ const std::vector<ConvCase>& conv_cases() {
       {{3, 5, 7, 9}, {6, 5, 3, 3}, {.stride = 1, .padding = 2}},
       {{1, 270, 4, 5}, {260, 270, 3, 3}, {.stride = 1, .padding = 1}},
       {{2, 4, 10, 11}, {6, 4, 3, 3}, {.stride = 3, .padding = 1}},
+      {{1, 2, 3, 1}, {3, 2, 3, 7}, {.stride = 1, .padding = 3}},
       {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 1, .padding = 1}},
       {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 2, .padding = 1}},
   };

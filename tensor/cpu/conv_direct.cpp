@@ -52,25 +52,31 @@ struct Source {
   int64_t padding, stride;
 };
 
+// How far from its grid position a tap reads, at most: rows down, positions right.
+struct Reach {
+  int64_t rows, columns;
+};
+
 // The planes and the output grid of one chunk of images.
 struct Grid {
   int64_t Hs, Ws;  // rows from one image to the next; positions from one row to the next
   int64_t phases;  // planes per channel: stride x stride
   int64_t images;  // images per chunk
   int64_t plane;   // floats per plane: images Hs + extra rows of Ws
+  Reach reach;
   int64_t planes_floats(const Source& source) const { return source.channels * phases * plane; }
 };
 
-// `reach`: how many rows below its grid row a tap reads, at most.
-Grid make_grid(const Source& source, int64_t Hs, int64_t Ws, int64_t reach, int64_t images) {
+Grid make_grid(const Source& source, int64_t Hs, int64_t Ws, Reach reach, int64_t images) {
   // Stride 1: `padding` zero rows, then the images' Hs rows each; then the rows that the
   // grid's last row reads.
-  const int64_t rows = images * Hs + std::max(source.padding, reach + 1);
+  const int64_t rows = images * Hs + std::max(source.padding, reach.rows + 1);
   return {.Hs = Hs,
           .Ws = Ws,
           .phases = source.stride * source.stride,
           .images = images,
-          .plane = rows * Ws};
+          .plane = rows * Ws,
+          .reach = reach};
 }
 
 // Images per chunk: planes of about kChunkFloats, at least one image, and few enough for
@@ -84,11 +90,13 @@ int64_t chunk_images(const Source& source, int64_t Hs, int64_t Ws, int64_t threa
 }
 
 // The planes of one chunk, followed by zeros that the last panel may read past the last
-// plane (up to nr - 1 positions and a row's taps).
+// plane: less than nr positions past the grid's end plus the taps' reach to the right.
 class Planes {
  public:
   Planes(const Source& source, const Grid& grid, const MicroKernel& kernel)
-      : size_(grid.planes_floats(source)), slack_(kernel.nr + grid.Ws), buffer_(size_ + slack_) {
+      : size_(grid.planes_floats(source)),
+        slack_(kernel.nr + grid.reach.columns),
+        buffer_(size_ + slack_) {
     std::fill(buffer_.get() + size_, buffer_.get() + size_ + slack_, 0.0f);
   }
   float* get() const { return buffer_.get(); }
@@ -333,8 +341,7 @@ struct Plan {
   bool by_chunks;
 };
 
-// `reach`: how many rows below its grid row a tap reads, at most.
-Plan plan_of(const Source& source, int64_t Hs, int64_t Ws, int64_t reach, bool parallel) {
+Plan plan_of(const Source& source, int64_t Hs, int64_t Ws, Reach reach, bool parallel) {
   const int64_t threads = parallel ? omp_get_max_threads() : 1;
   const int64_t images = chunk_images(source, Hs, Ws, threads);
   return {make_grid(source, Hs, Ws, reach, images > 0 ? images : source.images), images > 0};
@@ -349,15 +356,17 @@ void run(const Source& source, const Plan& plan, const Passes& passes, const Mic
   }
 }
 
-// The forward's grid rows and positions per image, and how far down its taps reach.
+// The forward's grid rows and positions per image, and how far its taps reach.
 struct ForwardGrid {
-  int64_t Hs, Ws, reach;
+  int64_t Hs, Ws;
+  Reach reach;
 };
 ForwardGrid forward_grid(const ConvGeometry& g) {
+  const Reach reach{(g.R - 1) / g.stride, (g.S - 1) / g.stride};
   if (g.stride == 1) {  // rows share their padding
-    return {std::max(g.H + g.padding, g.P), std::max(g.W + g.padding, g.Q), g.R - 1};
+    return {std::max(g.H + g.padding, g.P), std::max(g.W + g.padding, g.Q), reach};
   }
-  return {g.P + (g.R - 1) / g.stride, g.Q + (g.S - 1) / g.stride, (g.R - 1) / g.stride};
+  return {g.P + reach.rows, g.Q + reach.columns, reach};
 }
 
 // The input gradient's taps along one axis for output phase a: kernel offsets r in [0, R)
@@ -438,7 +447,7 @@ void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeom
   const int64_t Hs = std::max({g.P + m, rows_out + highest, rows_out});
   const int64_t Ws = std::max({g.Q + m, columns_out + highest, columns_out});
   const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
-  const Plan plan = plan_of(source, Hs, Ws, highest + m, parallel);
+  const Plan plan = plan_of(source, Hs, Ws, {highest + m, highest + m}, parallel);
 
   Passes passes;
   for (int64_t a = 0; a < t; ++a) {

@@ -38,8 +38,6 @@ namespace {
 
 constexpr int64_t kDepthBlock = 256;  // taps per micro-kernel call (as gemm_packed.cpp)
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
-// A chunk's planes: 256 KiB, a quarter of the EPYC's L2 (an eighth of the Xeon's).
-constexpr int64_t kChunkFloats = int64_t{1} << 16;
 // Chunks per thread, at least, for each thread to pad its own: fewer would leave a thread
 // idle while another finishes a large chunk.
 constexpr int64_t kChunksPerThread = 4;
@@ -79,14 +77,14 @@ Grid make_grid(const Source& source, int64_t Hs, int64_t Ws, Reach reach, int64_
           .reach = reach};
 }
 
-// Images per chunk: planes of about kChunkFloats, at least one image, and few enough for
+// Images per chunk: planes of about kCacheChunkFloats, at least one image, and few enough for
 // kChunksPerThread chunks per thread (on many cores the chunks get smaller). Zero: one
 // chunk for the whole batch (too few images for that).
 int64_t chunk_images(const Source& source, int64_t Hs, int64_t Ws, int64_t threads) {
   const int64_t chunks = kChunksPerThread * threads;
   if (source.images < chunks) return 0;
   const int64_t per_image = source.channels * source.stride * source.stride * Hs * Ws;
-  return std::clamp<int64_t>(kChunkFloats / per_image, 1, source.images / chunks);
+  return std::clamp<int64_t>(kCacheChunkFloats / per_image, 1, source.images / chunks);
 }
 
 // The planes of one chunk, followed by zeros that the last panel may read past the last
@@ -138,18 +136,6 @@ void copy_strided(const float* in, int64_t t, int64_t count, float* out) {
   for (int64_t j = 0; j < count; ++j) out[j] = in[j * t];
 }
 
-// The positions [first, last) of a phase row that hold pixels: column j t + b - padding
-// of the image lies in [0, width).
-struct PixelRange {
-  int64_t first, last;
-};
-PixelRange pixels_of_phase(const Source& source, int64_t b, int64_t Ws) {
-  const int64_t t = source.stride, shift = b - source.padding;  // column = j t + shift
-  const int64_t first = shift >= 0 ? 0 : (-shift + t - 1) / t;
-  const int64_t last = source.width - 1 - shift < 0 ? 0 : (source.width - 1 - shift) / t + 1;
-  return {std::min(first, Ws), std::clamp(last, std::min(first, Ws), Ws)};
-}
-
 // Stride t > 1: plane (c, a, b) holds image n0 + n's padded pixel (i t + a, j t + b) at row
 // n Hs + i, position j; zeros after the last image.
 void split_channel(const Source& source, const Grid& grid, int64_t n0, int64_t count, int64_t c,
@@ -158,7 +144,8 @@ void split_channel(const Source& source, const Grid& grid, int64_t n0, int64_t c
   for (int64_t phase = 0; phase < grid.phases; ++phase) {
     const int64_t a = phase / t, b = phase % t;
     float* plane = planes + (c * grid.phases + phase) * grid.plane;
-    const PixelRange columns = pixels_of_phase(source, b, grid.Ws);
+    // Positions j of a row that hold pixels: column j t + b - padding in [0, W).
+    const ValidRange columns = valid_outputs(b, W, grid.Ws, t, source.padding);
     for (int64_t n = 0; n < count; ++n) {
       const float* image = source.data + ((n0 + n) * source.channels + c) * H * W;
       for (int64_t i = 0; i < grid.Hs; ++i) {
@@ -253,10 +240,9 @@ void write_panel(const float* tile, const Output& output, const Grid& grid, int6
     if (n >= count) break;
     const int64_t valid =
         p < output.rows ? std::max<int64_t>(0, std::min(length, output.columns - q)) : 0;
-    const int64_t t = output.stride;
+    const int64_t t = output.stride, out_row = p * t + output.row0;
     for (int64_t k = 0; valid > 0 && k < output.channels; ++k) {
       const float* in = tile + k * nr + j;
-      const int64_t out_row = p * t + output.row0;
       float* out = output.data +
                    (((n0 + n) * output.channels + k) * output.height + out_row) * output.width +
                    q * t + output.column0;
@@ -452,26 +438,22 @@ void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeom
   Passes passes;
   for (int64_t a = 0; a < t; ++a) {
     for (int64_t b = 0; b < t; ++b) {
-      // A (C, taps) with tap (k, r, s): w[k][c][r][s], reading dy[k] shifted.
-      std::vector<int64_t> offsets;
-      std::vector<float> weights;
+      // The phase's taps (k, r, s), each reading dy[k] shifted; A (C, taps) holds
+      // w[k][c][r][s].
+      std::vector<int64_t> offsets, weight_indices;  // per tap; w[k][c][r][s] at index + c R S
       for (int64_t k = 0; k < g.K; ++k) {
         for (const AxisTap& row : rows[a]) {
           for (const AxisTap& column : columns[b]) {
             offsets.push_back(k * plan.grid.plane + (row.shift + m) * Ws + column.shift + m);
+            weight_indices.push_back((k * g.C * g.R + row.r) * g.S + column.r);
           }
         }
       }
       const int64_t taps = static_cast<int64_t>(offsets.size());
-      weights.resize(static_cast<size_t>(g.C * taps));
+      std::vector<float> weights(static_cast<size_t>(g.C * taps));
       for (int64_t c = 0; c < g.C; ++c) {
-        float* out = weights.data() + c * taps;
-        for (int64_t k = 0; k < g.K; ++k) {
-          for (const AxisTap& row : rows[a]) {
-            for (const AxisTap& column : columns[b]) {
-              *out++ = w[((k * g.C + c) * g.R + row.r) * g.S + column.r];
-            }
-          }
+        for (int64_t tap = 0; tap < taps; ++tap) {
+          weights[c * taps + tap] = w[weight_indices[tap] + c * g.R * g.S];
         }
       }
       passes.emplace_back(StridedOperand(weights.data(), {.stride = taps}, {.stride = 1}), g.C,

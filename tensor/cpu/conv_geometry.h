@@ -30,12 +30,17 @@ struct ValidRange {
 };
 
 inline ValidRange valid_outputs(int64_t offset, int64_t in_extent, int64_t out_extent,
-                                const ConvGeometry& g) {
-  const int64_t shift = offset - g.padding;  // input index = o * stride + shift
-  const int64_t first = shift >= 0 ? 0 : (-shift + g.stride - 1) / g.stride;
+                                int64_t stride, int64_t padding) {
+  const int64_t shift = offset - padding;  // input index = o * stride + shift
+  const int64_t first = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
   const int64_t last_input = in_extent - 1 - shift;  // o * stride <= last_input
-  const int64_t last = last_input < 0 ? 0 : std::min(out_extent, last_input / g.stride + 1);
+  const int64_t last = last_input < 0 ? 0 : std::min(out_extent, last_input / stride + 1);
   return {std::min(first, out_extent), std::max(std::min(first, out_extent), last)};
+}
+
+inline ValidRange valid_outputs(int64_t offset, int64_t in_extent, int64_t out_extent,
+                                const ConvGeometry& g) {
+  return valid_outputs(offset, in_extent, out_extent, g.stride, g.padding);
 }
 
 // dx_plane (H, W) = channel c of the adjoint of im2col for one image: each pixel sums the

@@ -25,6 +25,10 @@ namespace fsa {
 
 enum class ConvMethod { automatic, im2col, direct, winograd };
 
+// The floats of a per-thread chunk (padded planes, channels-last images, Winograd's V):
+// 256 KiB, a quarter of the EPYC's 1 MiB L2 (an eighth of the Xeon's), so that it stays there.
+constexpr int64_t kCacheChunkFloats = int64_t{1} << 16;
+
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
 // and each pass picks the method it expects to be faster (choose_*_method below). A forced
 // `winograd` applies where the pass has a Winograd form (forward and backward data of a

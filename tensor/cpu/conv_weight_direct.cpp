@@ -29,8 +29,6 @@ constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 // images at batch 8 (64 positions per thread, partials of 4.7 MB) runs at half the speed of
 // im2col. Per element of dw and block it costs about this many multiply-adds.
 constexpr double kPartialCostInMultiplyAdds = 32.0;
-// Channels-last images per chunk: about 256 KiB, a quarter of the EPYC's L2.
-constexpr int64_t kChunkFloats = int64_t{1} << 16;
 
 // The extents of the product for one convolution and micro-kernel.
 struct WeightGrid {
@@ -118,7 +116,7 @@ void position_offsets(const ConvGeometry& g, const WeightGrid& grid, int64_t n0,
 
 // Images per channels-last chunk.
 int64_t chunk_images(const ConvGeometry& g, const WeightGrid& grid) {
-  return std::clamp<int64_t>(kChunkFloats / (grid.pixels * g.C), 1, g.N);
+  return std::clamp<int64_t>(kCacheChunkFloats / (grid.pixels * g.C), 1, g.N);
 }
 
 // partial (R, padded rows, padded columns) += the products of positions [begin, end), a

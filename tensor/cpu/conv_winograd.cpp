@@ -29,7 +29,6 @@ namespace {
 
 constexpr int64_t kPositions = 16;    // 4 x 4 transformed values per tile
 constexpr int64_t kDepthBlock = 256;  // channels per micro-kernel call (as gemm_packed.cpp)
-constexpr int64_t kChunkFloats = int64_t{1} << 16;   // V of one chunk: 256 KiB
 constexpr int64_t kParallelWork = int64_t{1} << 20;  // multiply-adds
 
 // The wide plane and its tiles. Image n's pixel (h, w) lies at plane row padding + h,
@@ -67,7 +66,7 @@ Tiling tiling_of(const ConvGeometry& g, const MicroKernel& kernel, int threads) 
   const int64_t image_width = g.W + g.padding;
   const int64_t rows = tile_rows(g), cols = tile_cols(g), count = rows * cols;
   const int64_t panels_in_l2 =
-      std::clamp<int64_t>(kChunkFloats / (kPositions * g.C * kernel.nr), 1, 8);
+      std::clamp<int64_t>(kCacheChunkFloats / (kPositions * g.C * kernel.nr), 1, 8);
   // At least two chunks per thread where the tiles allow it, so that no thread idles.
   const int64_t panels_per_thread =
       round_up_to_panels(count, kernel.nr) / kernel.nr / (2 * threads);

@@ -10,6 +10,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/variable.h"
+#include "peak_memory.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/conv_packed.h"
 
@@ -28,7 +29,13 @@ void BM_gemm(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(backend_for(Device::cpu).gemm(a, false, b, false));
   state.SetItemsProcessed(state.iterations() * 2 * n * n * n);
 }
-BENCHMARK(BM_gemm)->Name("BM_gemm/cpu")->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gemm)
+    ->Name("BM_gemm/cpu")
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
 
 struct ConvShape {
   const char* name;
@@ -40,15 +47,15 @@ struct ConvShape {
 // The distinct 3x3 convolutions of VGG-19 up to relu4_1 and of ResNet-20 (with its two
 // stride-2 ones).
 const ConvShape kConvShapes[] = {
-    {"vgg_conv1_1_32", 8, 3, 64, 32},      {"vgg_conv1_2_32", 8, 64, 64, 32},
-    {"vgg_conv2_1_32", 8, 64, 128, 16},    {"vgg_conv2_2_32", 8, 128, 128, 16},
-    {"vgg_conv3_1_32", 8, 128, 256, 8},    {"vgg_conv3_2_32", 8, 256, 256, 8},
-    {"vgg_conv4_1_32", 8, 256, 512, 4},    {"vgg_conv1_1_224", 4, 3, 64, 224},
-    {"vgg_conv1_2_224", 4, 64, 64, 224},   {"vgg_conv2_1_224", 4, 64, 128, 112},
-    {"vgg_conv2_2_224", 4, 128, 128, 112}, {"vgg_conv3_1_224", 4, 128, 256, 56},
-    {"vgg_conv3_2_224", 4, 256, 256, 56},  {"vgg_conv4_1_224", 4, 256, 512, 28},
-    {"resnet20_16_32", 128, 16, 16, 32},   {"resnet20_32_16", 128, 32, 32, 16},
-    {"resnet20_64_8", 128, 64, 64, 8},     {"resnet20_16_32_s2", 128, 16, 32, 32, 2},
+    {"vgg_conv1_1_32", 8, 3, 64, 32},          {"vgg_conv1_2_32", 8, 64, 64, 32},
+    {"vgg_conv2_1_32", 8, 64, 128, 16},        {"vgg_conv2_2_32", 8, 128, 128, 16},
+    {"vgg_conv3_1_32", 8, 128, 256, 8},        {"vgg_conv3_2_32", 8, 256, 256, 8},
+    {"vgg_conv4_1_32", 8, 256, 512, 4},        {"vgg_conv1_1_224", 4, 3, 64, 224},
+    {"vgg_conv1_2_224", 4, 64, 64, 224},       {"vgg_conv2_1_224", 4, 64, 128, 112},
+    {"vgg_conv2_2_224", 4, 128, 128, 112},     {"vgg_conv3_1_224", 4, 128, 256, 56},
+    {"vgg_conv3_2_224", 4, 256, 256, 56},      {"vgg_conv4_1_224", 4, 256, 512, 28},
+    {"resnet20_16_32", 128, 16, 16, 32},       {"resnet20_32_16", 128, 32, 32, 16},
+    {"resnet20_64_8", 128, 64, 64, 8},         {"resnet20_16_32_s2", 128, 16, 32, 32, 2},
     {"resnet20_32_16_s2", 128, 32, 64, 16, 2},
 };
 
@@ -143,6 +150,7 @@ void vgg19_relu4_1(benchmark::State& state, int64_t batch, int64_t size, bool wi
   const Vgg19Stack vgg;
   const Tensor x = random_input({batch, 3, size, size}, 1);
   if (with_backward) set_requires_grad(x, true);
+  host_reset_peak();
   for (auto _ : state) {
     const Tensor y = vgg.forward(x);
     if (with_backward) {
@@ -151,17 +159,20 @@ void vgg19_relu4_1(benchmark::State& state, int64_t batch, int64_t size, bool wi
     }
     benchmark::DoNotOptimize(y);
   }
+  report_host_peaks(state);
 }
 
 void register_benchmarks() {
-  for (const Shape& shape : {Shape{128, 16, 32, 32}, Shape{128, 32, 16, 16}, Shape{128, 64, 8, 8}}) {
+  for (const Shape& shape :
+       {Shape{128, 16, 32, 32}, Shape{128, 32, 16, 16}, Shape{128, 64, 8, 8}}) {
     const std::string name = "BM_batch_norm_training/cpu/" + std::to_string(shape[0]) + "x" +
                              std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
     benchmark::RegisterBenchmark(name.c_str(), batch_norm_training, shape)
         ->Unit(benchmark::kMillisecond);
   }
   for (const ConvShape& s : kConvShapes) {
-    benchmark::RegisterBenchmark((std::string("BM_conv2d_forward/cpu/") + s.name).c_str(), conv_forward, s)
+    benchmark::RegisterBenchmark((std::string("BM_conv2d_forward/cpu/") + s.name).c_str(),
+                                 conv_forward, s)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark((std::string("BM_conv2d_forward_backward/cpu/") + s.name).c_str(),
                                  conv_forward_backward, s)
@@ -175,7 +186,8 @@ void register_benchmarks() {
           conv_forward_method, s, method)
           ->Unit(benchmark::kMillisecond);
     }
-    for (const auto& [method, name] : {std::pair{ConvMethod::im2col, "im2col"}, {ConvMethod::direct, "direct"}}) {
+    for (const auto& [method, name] :
+         {std::pair{ConvMethod::im2col, "im2col"}, {ConvMethod::direct, "direct"}}) {
       benchmark::RegisterBenchmark(
           (std::string("BM_conv2d_backward_weight/cpu/") + s.name + "/" + name).c_str(),
           conv_backward_weight, s, method)
@@ -184,11 +196,11 @@ void register_benchmarks() {
   }
   for (const auto& [batch, size] : {std::pair<int64_t, int64_t>{8, 32}, {4, 224}}) {
     const std::string shape = std::to_string(batch) + "x" + std::to_string(size);
-    benchmark::RegisterBenchmark(("BM_vgg19_relu4_1_forward/cpu/" + shape).c_str(), vgg19_relu4_1, batch, size,
-                                 false)
+    benchmark::RegisterBenchmark(("BM_vgg19_relu4_1_forward/cpu/" + shape).c_str(), vgg19_relu4_1,
+                                 batch, size, false)
         ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_vgg19_relu4_1_forward_backward/cpu/" + shape).c_str(), vgg19_relu4_1,
-                                 batch, size, true)
+    benchmark::RegisterBenchmark(("BM_vgg19_relu4_1_forward_backward/cpu/" + shape).c_str(),
+                                 vgg19_relu4_1, batch, size, true)
         ->Unit(benchmark::kMillisecond);
   }
 }

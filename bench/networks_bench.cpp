@@ -23,16 +23,15 @@
 #include "autograd/optim/sgd.h"
 #include "autograd/variable.h"
 #include "models/registry.h"
+#include "peak_memory.h"
 #include "tensor/backend.h"
-#include "tensor/cpu/host_memory.h"
 #include "tensor/device.h"
 #include "tensor/device_graph.h"
 
 namespace fsa {
 namespace {
 
-Tensor uniform(const Shape& shape, uint64_t seed, Device device, double lo = 0.0,
-               double hi = 1.0) {
+Tensor uniform(const Shape& shape, uint64_t seed, Device device, double lo = 0.0, double hi = 1.0) {
   Tensor x = Tensor::empty(shape);
   backend_for(Device::cpu).fill_uniform(x, lo, hi, seed, 0);
   return x.to(device);
@@ -56,17 +55,15 @@ std::shared_ptr<Module> frozen_model(const std::string& architecture, Device dev
 // Ends a timed iteration: the queued device work must be done before the clock stops.
 void finish_iteration(Device device) { backend_for(device).synchronize(); }
 
-// Reports the most host memory in use at once (MiB) since the last host_reset_peak, called
-// before each row's loop so that its weights and inputs count, as in the resident memory: the
-// counter `peak_MiB` (CPU rows; docs/PERFORMANCE.md compares it with resident memory).
+// The host allocator's peaks since host_reset_peak, called before each row's loop so that
+// its weights and inputs count, as in the resident memory (CPU rows; peak_memory.h).
 void report_peak_memory(benchmark::State& state, Device device) {
-  if (device != Device::cpu) return;
-  state.counters["peak_MiB"] = static_cast<double>(host_memory_stats().peak_in_use) / (1 << 20);
+  if (device == Device::cpu) report_host_peaks(state);
 }
 
 // Forward (and backward to the input) of a frozen model on uniform [0,1) input.
-void model_step(benchmark::State& state, std::string architecture, Shape input,
-                bool with_backward, Device device) {
+void model_step(benchmark::State& state, std::string architecture, Shape input, bool with_backward,
+                Device device) {
   const std::shared_ptr<Module> model = frozen_model(architecture, device);
   const Tensor x = uniform(input, 1, device);
   if (with_backward) set_requires_grad(x, true);

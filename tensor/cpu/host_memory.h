@@ -21,15 +21,17 @@ void host_release_cached() noexcept;
 size_t host_cached_bytes() noexcept;
 
 // What the allocator hands out, in bytes of its size classes: in use now, the most in use
-// at once since the last reset, and held in the cache. The resident memory of the process is
-// at least in_use + cached.
+// at once since the last reset, held in the cache, and the most held at once (in use plus
+// cached) since the last reset. The resident memory of the process is at least
+// in_use + cached; peak_held is the allocator's share of its peak.
 struct HostMemoryStats {
   size_t in_use = 0;
   size_t peak_in_use = 0;
   size_t cached = 0;
+  size_t peak_held = 0;
 };
 HostMemoryStats host_memory_stats() noexcept;
-// Starts a new peak from what is in use now.
+// Starts new peaks from what is in use and held now.
 void host_reset_peak() noexcept;
 
 // A kernel's scratch array of `count` values, from the host allocator; not initialised.

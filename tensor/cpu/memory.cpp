@@ -35,6 +35,36 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// A count of bytes and its most since the last reset: those handed out and not yet returned
+// (in use), and those taken from malloc and not yet given back (held: in use or cached).
+class PeakCounter {
+ public:
+  void add(size_t bytes) noexcept {
+    const size_t now = now_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    size_t peak = peak_.load(std::memory_order_relaxed);
+    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
+  void subtract(size_t bytes) noexcept { now_.fetch_sub(bytes, std::memory_order_relaxed); }
+  size_t now() const noexcept { return now_.load(std::memory_order_relaxed); }
+  size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  void reset_peak() noexcept { peak_.store(now(), std::memory_order_relaxed); }
+
+ private:
+  std::atomic<size_t> now_{0};
+  std::atomic<size_t> peak_{0};
+};
+
+PeakCounter& in_use_counter() {
+  static PeakCounter* counter = new PeakCounter;  // never destroyed, like the cache
+  return *counter;
+}
+
+PeakCounter& held_counter() {
+  static PeakCounter* counter = new PeakCounter;
+  return *counter;
+}
+
 // A cached block may serve a request this many times smaller than itself at most. Reusing a
 // larger block beats holding one more block for each size a loop needs at different moments
 // (the attack iteration's peak resident memory: 575 -> 445 MiB), and the bound keeps the
@@ -86,39 +116,18 @@ class HostCache {
 
  private:
   void release_locked() {
-    for (auto& [size, data] : blocks_) std::free(data);
+    for (auto& [size, data] : blocks_) {
+      std::free(data);
+      held_counter().subtract(size);
+    }
     blocks_.clear();
     cached_bytes_ = 0;
   }
   std::mutex mutex_;
-  std::multimap<size_t, void*> blocks_;       // size -> block
+  std::multimap<size_t, void*> blocks_;     // size -> block
   std::unordered_map<void*, size_t> lent_;  // handed-out blocks larger than their request
   size_t cached_bytes_ = 0;
 };
-
-// Bytes handed out and not yet returned, and their most since the last reset.
-class InUseCounter {
- public:
-  void add(size_t bytes) noexcept {
-    const size_t now = in_use_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-    size_t peak = peak_.load(std::memory_order_relaxed);
-    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-    }
-  }
-  void subtract(size_t bytes) noexcept { in_use_.fetch_sub(bytes, std::memory_order_relaxed); }
-  size_t in_use() const noexcept { return in_use_.load(std::memory_order_relaxed); }
-  size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
-  void reset_peak() noexcept { peak_.store(in_use(), std::memory_order_relaxed); }
-
- private:
-  std::atomic<size_t> in_use_{0};
-  std::atomic<size_t> peak_{0};
-};
-
-InUseCounter& in_use_counter() {
-  static InUseCounter* counter = new InUseCounter;  // never destroyed, like the cache
-  return *counter;
-}
 
 HostCache& host_cache() {
   // Never destroyed: tensors freed during static destruction must still find it.
@@ -169,6 +178,7 @@ void* host_allocate(size_t bytes) {
   }
   FSA_CHECK(data != nullptr, "[allocate] out of host memory allocating ", bytes, " bytes");
   in_use_counter().add(size);
+  held_counter().add(size);
   return data;
 }
 
@@ -176,6 +186,7 @@ void host_free(void* data, size_t bytes) noexcept {
   const size_t requested = size_class(bytes);
   if (requested < kSmallestCached) {
     in_use_counter().subtract(requested);
+    held_counter().subtract(requested);
     return std::free(data);
   }
   in_use_counter().subtract(host_cache().put(data, requested));
@@ -186,12 +197,16 @@ void host_release_cached() noexcept { host_cache().release(); }
 size_t host_cached_bytes() noexcept { return host_cache().cached_bytes(); }
 
 HostMemoryStats host_memory_stats() noexcept {
-  return {.in_use = in_use_counter().in_use(),
+  return {.in_use = in_use_counter().now(),
           .peak_in_use = in_use_counter().peak(),
-          .cached = host_cache().cached_bytes()};
+          .cached = host_cache().cached_bytes(),
+          .peak_held = held_counter().peak()};
 }
 
-void host_reset_peak() noexcept { in_use_counter().reset_peak(); }
+void host_reset_peak() noexcept {
+  in_use_counter().reset_peak();
+  held_counter().reset_peak();
+}
 
 void* CpuBackend::allocate(size_t bytes) const { return host_allocate(bytes); }
 

@@ -48,13 +48,8 @@ const Tensor::Impl& Tensor::impl(const char* what) const {
 const Shape& Tensor::shape() const { return impl("shape").shape; }
 DType Tensor::dtype() const { return impl("dtype").dtype; }
 Device Tensor::device() const { return impl("device").storage->device(); }
-void* Tensor::raw_data() const {
-  Storage& storage = *impl("data").storage;
-  storage.mark_modified();
-  return storage.data();
-}
+void* Tensor::raw_data() const { return impl("data").storage->data(); }
 const void* Tensor::const_raw_data() const { return impl("data").storage->data(); }
-Storage& Tensor::storage() const { return *impl("storage").storage; }
 
 Tensor Tensor::reshape_view(const Shape& shape) const {
   FSA_CHECK(shape.numel() == numel(), "[reshape] cannot view ", this->shape(), " as ", shape);

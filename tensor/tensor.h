@@ -50,9 +50,7 @@ class Tensor {
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
 
   // Typed pointer to the first element; throws if T does not match dtype(). data() may be
-  // written through and counts as a write (the storage's version goes up, so data derived
-  // from the old contents is recomputed); take a fresh pointer for each batch of writes,
-  // not one kept across ops. const_data() is for reading only and changes nothing.
+  // written through; const_data() is for reading only.
   template <typename T>
   T* data() const {
     check_element_type<T>();
@@ -65,8 +63,6 @@ class Tensor {
   }
   void* raw_data() const;
   const void* const_raw_data() const;
-  // The block this tensor (and its views) lives in: its version and derived data.
-  Storage& storage() const;
 
   // Same storage, new shape with the same element count. Not recorded by autograd.
   Tensor reshape_view(const Shape& shape) const;

@@ -327,58 +327,6 @@ TEST(PackedConv, BackendFloat32MatchesFloat64) {
   EXPECT_TRUE(tensors_near(y32, y64, 1e-4, 1e-5));
 }
 
-// A Winograd pass with few tiles keeps its transformed filters with the weights' storage: a
-// second call with the same weights reuses them, and each kind of write to the weights (a
-// pointer from data(), copy_from, fill, an optimizer step) makes the next call transform
-// them again.
-TEST(PackedConv, WinogradKeepsTransformedFiltersUntilTheWeightsAreWritten) {
-  const Backend& backend = cpu_backend();
-  const Conv2dParams params{.stride = 1, .padding = 1};
-  const Tensor x = random_tensor({3, 64, 8, 8}, 610).to(DType::f32);
-  const Tensor dy = random_tensor({3, 64, 8, 8}, 611).to(DType::f32);
-  const Tensor w = random_tensor({64, 64, 3, 3}, 612).to(DType::f32);
-  ASSERT_EQ(
-      choose_conv_method(conv_geometry(x.shape(), w.shape(), params, "test"), micro_kernel_for(64)),
-      ConvMethod::winograd);
-  const auto expect_both_passes_match_float64 = [&](const char* after) {
-    const Tensor x64 = x.to(DType::f64), dy64 = dy.to(DType::f64), w64 = w.to(DType::f64);
-    EXPECT_TRUE(tensors_near(backend.conv2d_forward(x, w, Tensor(), params),
-                             backend.conv2d_forward(x64, w64, Tensor(), params), 1e-4, 1e-5))
-        << "forward, " << after;
-    EXPECT_TRUE(tensors_near(backend.conv2d_backward_data(dy, w, x.shape(), params),
-                             backend.conv2d_backward_data(dy64, w64, x.shape(), params), 1e-4,
-                             1e-5))
-        << "input gradient, " << after;
-  };
-  expect_both_passes_match_float64("first call");
-  const std::vector<std::string> names = w.storage().derived_names();
-  ASSERT_EQ(names.size(), 2u) << "one entry for the forward, one for the input gradient";
-  const std::shared_ptr<DerivedData> first = w.storage().find_derived(names[0]);
-  EXPECT_EQ(first->version, w.storage().version());
-  expect_both_passes_match_float64("second call");
-  EXPECT_EQ(w.storage().find_derived(names[0]), first) << "reused, not transformed again";
-
-  w.data<float>()[5] += 0.5f;
-  expect_both_passes_match_float64("a write through data()");
-  EXPECT_NE(w.storage().find_derived(names[0]), first);
-  w.copy_from(random_tensor(w.shape(), 613));
-  expect_both_passes_match_float64("copy_from");
-  backend.fill(w, 0.25);
-  expect_both_passes_match_float64("fill");
-  backend.sgd_update(w, random_tensor(w.shape(), 614).to(DType::f32), Tensor(), {.lr = 0.5});
-  expect_both_passes_match_float64("an SGD step");
-  EXPECT_EQ(w.storage().derived_names().size(), 2u) << "stale entries are replaced";
-
-  // With many tiles the transform is a small part of the call: nothing is kept.
-  const Tensor fresh_w = random_tensor({64, 64, 3, 3}, 615).to(DType::f32);
-  const Tensor many_tiles = random_tensor({24, 64, 32, 32}, 616).to(DType::f32);
-  ASSERT_EQ(choose_conv_method(conv_geometry(many_tiles.shape(), fresh_w.shape(), params, "test"),
-                               micro_kernel_for(64)),
-            ConvMethod::winograd);
-  backend.conv2d_forward(many_tiles, fresh_w, Tensor(), params);
-  EXPECT_TRUE(fresh_w.storage().derived_names().empty());
-}
-
 // ---- host allocator ------------------------------------------------------------------
 
 TEST(HostMemory, LargeBlocksAreReusedAndReleased) {

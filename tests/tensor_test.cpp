@@ -30,37 +30,6 @@ TEST(Tensor, ReshapeViewSharesAndCloneCopies) {
   EXPECT_THROW(x.reshape_view({3}), Error);
 }
 
-// A writable pointer counts as a write to the storage (views share it); reads and copies
-// from a tensor do not. Data kept with a storage dies with it.
-TEST(Tensor, StorageVersionCountsWritesNotReads) {
-  const Tensor x = Tensor::zeros({2, 3});
-  const uint64_t start = x.storage().version();
-  x.const_data<float>();
-  x.to_vector();
-  x.clone();
-  x.to(DType::f64);
-  EXPECT_EQ(x.storage().version(), start);
-  x.data<float>()[0] = 1.0f;
-  EXPECT_GT(x.storage().version(), start);
-  const uint64_t after_write = x.storage().version();
-  x.reshape_view({6}).data<float>();
-  EXPECT_GT(x.storage().version(), after_write);
-  const uint64_t after_view = x.storage().version();
-  x.copy_from(Tensor::ones({2, 3}));
-  EXPECT_GT(x.storage().version(), after_view);
-
-  std::weak_ptr<DerivedData> kept;
-  {
-    const Tensor y = Tensor::zeros({4});
-    auto derived = std::make_shared<DerivedData>();
-    kept = derived;
-    y.storage().keep_derived("test", derived);
-    EXPECT_EQ(y.storage().find_derived("test"), derived);
-    EXPECT_EQ(y.storage().find_derived("other"), nullptr);
-  }
-  EXPECT_TRUE(kept.expired());
-}
-
 TEST(Tensor, CastsRoundTrip) {
   const Tensor x = Tensor::from_vector({0.5, -2.0, 3.0}, {3}, DType::f64);
   EXPECT_EQ(x.to(DType::f32).to(DType::f64).to_vector(), x.to_vector());

@@ -139,8 +139,7 @@ Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor
   dispatch_float(x.dtype(), "conv2d_forward", [&]<typename T>() {
     const T* bias = b.defined() ? b.const_data<T>() : nullptr;
     if constexpr (std::is_same_v<T, float>) {
-      conv2d_forward_f32(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>(),
-                         {.weights = &w.storage()});
+      conv2d_forward_f32(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
     } else {
       reference_forward(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
     }
@@ -155,8 +154,7 @@ Tensor CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const
   Tensor dx = Tensor::empty(x_shape, dy.dtype());  // (N, C, H, W)
   dispatch_float(dy.dtype(), "conv2d_backward_data", [&]<typename T>() {
     if constexpr (std::is_same_v<T, float>) {
-      conv2d_backward_data_f32(dy.const_data<T>(), w.const_data<T>(), g, dx.data<T>(),
-                               {.weights = &w.storage()});
+      conv2d_backward_data_f32(dy.const_data<T>(), w.const_data<T>(), g, dx.data<T>());
     } else {
       reference_backward_data(dy.const_data<T>(), w.const_data<T>(), g, dx.data<T>());
     }

@@ -203,8 +203,7 @@ void backward_data_as_convolution(const float* dy, const float* w, const ConvGeo
                                 : options.method;
   if (method == ConvMethod::winograd && winograd_applies(transposed)) {
     const FilterLayout flipped{.output_stride = 9, .input_stride = g.C * 9, .flipped = true};
-    return conv2d_forward_winograd(dy, w, flipped, nullptr, transposed, dx, kernel,
-                                   options.weights);
+    return conv2d_forward_winograd(dy, w, flipped, nullptr, transposed, dx, kernel);
   }
   ScratchBuffer<float> flipped(g.C * g.K * g.R * g.S);  // (C, K, R, S)
   for (int64_t k = 0; k < g.K; ++k) {
@@ -299,7 +298,7 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
   const ConvMethod method =
       options.method == ConvMethod::automatic ? choose_conv_method(g, kernel) : options.method;
   if (method == ConvMethod::winograd && winograd_applies(g)) {
-    return conv2d_forward_winograd(x, w, weights_layout(g), bias, g, y, kernel, options.weights);
+    return conv2d_forward_winograd(x, w, weights_layout(g), bias, g, y, kernel);
   }
   if (method != ConvMethod::im2col) return conv2d_forward_direct(x, w, bias, g, y, kernel);
   const int64_t pixels = g.col_cols();

@@ -19,7 +19,6 @@
 
 #include "tensor/cpu/conv_geometry.h"
 #include "tensor/cpu/gemm_micro_kernel.h"
-#include "tensor/storage.h"
 
 namespace fsa {
 
@@ -34,12 +33,9 @@ constexpr int64_t kCacheChunkFloats = int64_t{1} << 16;
 // `winograd` applies where the pass has a Winograd form (forward and backward data of a
 // 3x3 stride-1 convolution) and falls back to direct elsewhere; a forced `direct` applies
 // where the pass has a direct form (every pass, any stride).
-// `weights` is the storage the weights live in, where a Winograd pass keeps its transformed
-// filters between calls (valid until the weights are next written); null: none are kept.
 struct ConvOptions {
   const MicroKernel* kernel = nullptr;
   ConvMethod method = ConvMethod::automatic;
-  Storage* weights = nullptr;
 };
 
 void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
@@ -98,9 +94,8 @@ inline FilterLayout weights_layout(const ConvGeometry& g) {  // w (K, C, 3, 3) a
 }
 // Its 2x2 output tiles, counted on the grid of the whole batch.
 int64_t winograd_tile_count(const ConvGeometry& g);
-// `weights_storage` (may be null) is where the filter transforms are kept, as in ConvOptions.
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
                              const float* bias, const ConvGeometry& g, float* y,
-                             const MicroKernel& kernel, Storage* weights_storage);
+                             const MicroKernel& kernel);
 
 }  // namespace fsa

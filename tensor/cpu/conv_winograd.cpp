@@ -10,13 +10,11 @@
 // tiles that straddle two images are thrown away. The tiles go in chunks whose V and M stay
 // in L2: per chunk the input is transformed straight into the micro-kernel's B panels, the
 // 16 products run, and the output transform writes y (with few chunks per thread, all
-// chunks go through each of these steps together, in smaller pieces). Calls with few tiles
-// keep the transformed filters with the weights' storage until the weights are written.
+// chunks go through each of these steps together, in smaller pieces, and each thread
+// transforms the filters of its products just before them).
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
-#include <string>
 
 #include "tensor/check.h"
 #include "tensor/cpu/conv_packed.h"
@@ -170,6 +168,32 @@ void transform_filters(const float* taps, int64_t tap_stride, int64_t count,
   }
 }
 
+// One row panel's taps, mr filters from k0 in the packed order: taps[tap C mr + c mr + i] =
+// tap of filter k0 + i, channel c (zero past K).
+void gather_panel_taps(const float* w, const FilterLayout& layout, const ConvGeometry& g,
+                       int64_t mr, int64_t k0, float* taps) {
+  const int64_t filters = std::min(mr, g.K - k0);
+  if (filters < mr) std::fill(taps, taps + 9 * g.C * mr, 0.0f);
+  for (int64_t c = 0; c < g.C; ++c) {  // channel by channel: both sides stay in L1
+    for (int64_t i = 0; i < filters; ++i) {
+      const float* filter = w + (k0 + i) * layout.output_stride + c * layout.input_stride;
+      for (int64_t tap = 0; tap < 9; ++tap) {
+        taps[(tap * g.C + c) * mr + i] = filter[layout.flipped ? 8 - tap : tap];
+      }
+    }
+  }
+}
+
+// The 16 filter transforms of one row panel (mr filters from k0) as A panels: position xi's
+// (mr, C) slice packed for the micro-kernel at u[xi position_stride + c mr + i]; `taps` is
+// scratch of 9 C mr floats.
+void transform_filter_panel(const float* w, const FilterLayout& layout, const ConvGeometry& g,
+                            int64_t mr, int64_t k0, float* taps, int64_t position_stride,
+                            float* u) {
+  gather_panel_taps(w, layout, g, mr, k0, taps);
+  transform_filters(taps, g.C * mr, g.C * mr, position_stride, u);
+}
+
 // The 16 filter transforms as A panels: position xi's (K, C) matrix packed for the
 // micro-kernel, row panel t of mr filters, channel c, filter t mr + i at
 // packed[xi rows C + (t C + c) mr + i] (rows: K rounded up to mr; zero past K). Within a
@@ -179,21 +203,11 @@ void pack_filters(const float* w, const FilterLayout& layout, const ConvGeometry
   const int64_t mr = kernel.mr, rows = round_up_to_panels(g.K, mr), panels = rows / mr;
 #pragma omp parallel if (9 * rows * g.C > 32768)
   {
-    // One row panel's taps in the packed order: taps[tap C mr + c mr + i].
     ScratchBuffer<float> taps(9 * g.C * mr);
 #pragma omp for
     for (int64_t panel = 0; panel < panels; ++panel) {
-      const int64_t k0 = panel * mr, filters = std::min(mr, g.K - k0);
-      if (filters < mr) std::fill(taps.get(), taps.get() + 9 * g.C * mr, 0.0f);
-      for (int64_t c = 0; c < g.C; ++c) {  // channel by channel: both sides stay in L1
-        for (int64_t i = 0; i < filters; ++i) {
-          const float* filter = w + (k0 + i) * layout.output_stride + c * layout.input_stride;
-          for (int64_t tap = 0; tap < 9; ++tap) {
-            taps.get()[(tap * g.C + c) * mr + i] = filter[layout.flipped ? 8 - tap : tap];
-          }
-        }
-      }
-      transform_filters(taps.get(), g.C * mr, g.C * mr, rows * g.C, packed + k0 * g.C);
+      transform_filter_panel(w, layout, g, mr, panel * mr, taps.get(), rows * g.C,
+                             packed + panel * mr * g.C);
     }
   }
 }
@@ -338,10 +352,11 @@ void transform_outputs(const float* m, const float* bias, const ConvGeometry& g,
   }
 }
 
-// One call's operands: the split planes, the packed filter transforms, and where y goes.
+// One call's operands: the split planes, the filters and their layout, and where y goes.
 struct WinogradPass {
   const float* split;
-  const float* filters;
+  const float* w;
+  const FilterLayout& layout;
   const float* bias;
   const ConvGeometry& g;
   const Tiling& tiling;
@@ -351,11 +366,14 @@ struct WinogradPass {
 };
 
 // Chunk after chunk, each on one thread: its input transform, 16 products and output
-// transform, with V and M in L2.
+// transform, with V and M in L2. Every chunk multiplies by all filters, so they are
+// transformed once, up front, for the whole call.
 void run_chunk_by_chunk(const WinogradPass& pass, bool parallel) {
   const ConvGeometry& g = pass.g;
   const Tiling& t = pass.tiling;
   const int64_t rows = round_up_to_panels(g.K, pass.kernel.mr);
+  ScratchBuffer<float> filters(kPositions * rows * g.C);
+  pack_filters(pass.w, pass.layout, g, pass.kernel, filters.get());
 #pragma omp parallel if (parallel)
   {
     ScratchBuffer<float> v(kPositions * g.C * t.chunk);
@@ -366,29 +384,49 @@ void run_chunk_by_chunk(const WinogradPass& pass, bool parallel) {
       const int64_t t0 = chunk * t.chunk;
       transform_inputs(pass.split, g, t, t0, pass.kernel.nr, {0, g.C}, v.get());
       for (int64_t xi = 0; xi < kPositions; ++xi) {
-        multiply_position(pass.filters, v.get(), g, pass.kernel, t.chunk, xi, m.get());
+        multiply_position(filters.get(), v.get(), g, pass.kernel, t.chunk, xi, m.get());
       }
       transform_outputs(m.get(), pass.bias, g, t, t0, rows, {0, g.K}, output_rows.get(), pass.y);
     }
   }
 }
 
+// Rows [k0, k0 + mr) of M_xi for one chunk: the row panel's A panel `a` (depth-major, C mr
+// floats) times the chunk's B panels of position xi; m as in multiply_position.
+void multiply_row_panel(const float* a, const float* v, const ConvGeometry& g,
+                        const MicroKernel& kernel, int64_t chunk, int64_t xi, int64_t k0,
+                        float* m) {
+  const int64_t rows = round_up_to_panels(g.K, kernel.mr), panels = chunk / kernel.nr;
+  for (int64_t panel = 0; panel < panels; ++panel) {
+    const float* b = v + (xi * panels + panel) * g.C * kernel.nr;
+    float* tile = m + xi * rows * chunk + k0 * chunk + panel * kernel.nr;
+    for (int64_t d0 = 0; d0 < g.C; d0 += kDepthBlock) {
+      const int64_t depth = std::min(kDepthBlock, g.C - d0);
+      kernel.run(depth, a + d0 * kernel.mr, b + d0 * kernel.nr, tile, chunk, d0 > 0);
+    }
+  }
+}
+
 // With few chunks per thread the loop above leaves threads idle (5 chunks on 2 threads: 3
-// against 2, VGG-19's 8x8 maps at batch 8). Then all chunks go through each step together,
-// in many more pieces: the input transforms by chunk and 32 channels, the products by chunk
-// and position, the output transforms by chunk and 32 output channels. V and M of the
-// whole call are kept (a few MiB at most, since the chunks are few).
+// against 2, VGG-19's 8x8 maps at batch 8), and its up-front filter transform is a large
+// part of the call (few tiles per filter). Then all chunks go through each step together,
+// in many more pieces: the input transforms by chunk and 32 channels; the products by row
+// panel of filters, each panel transformed by its thread just before its products (so the
+// transforms stay in cache and no copy of all of them is made); the output transforms by
+// chunk and 32 output channels. V and M of the whole call are kept (a few MiB at most,
+// since the chunks are few).
 constexpr int64_t kChunksPerThreadForPhases = 4;
 
 void run_in_phases(const WinogradPass& pass) {
   const ConvGeometry& g = pass.g;
   const Tiling& t = pass.tiling;
-  const int64_t rows = round_up_to_panels(g.K, pass.kernel.mr);
+  const int64_t mr = pass.kernel.mr, rows = round_up_to_panels(g.K, mr);
   const int64_t v_floats = kPositions * g.C * t.chunk, m_floats = kPositions * rows * t.chunk;
   ScratchBuffer<float> v(pass.chunks * v_floats), m(pass.chunks * m_floats);
   const int64_t input_pieces = piece_count(g.C), output_pieces = piece_count(g.K);
 #pragma omp parallel
   {
+    ScratchBuffer<float> taps(9 * g.C * mr), filters(kPositions * g.C * mr);
     ScratchBuffer<float> output_rows(4 * t.chunk);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < pass.chunks * input_pieces; ++item) {
@@ -397,10 +435,14 @@ void run_in_phases(const WinogradPass& pass) {
                        piece(item % input_pieces, g.C), v.get() + chunk * v_floats);
     }
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t item = 0; item < pass.chunks * kPositions; ++item) {
-      const int64_t chunk = item / kPositions;
-      multiply_position(pass.filters, v.get() + chunk * v_floats, g, pass.kernel, t.chunk,
-                        item % kPositions, m.get() + chunk * m_floats);
+    for (int64_t k0 = 0; k0 < rows; k0 += mr) {
+      transform_filter_panel(pass.w, pass.layout, g, mr, k0, taps.get(), g.C * mr, filters.get());
+      for (int64_t xi = 0; xi < kPositions; ++xi) {
+        for (int64_t chunk = 0; chunk < pass.chunks; ++chunk) {
+          multiply_row_panel(filters.get() + xi * g.C * mr, v.get() + chunk * v_floats, g,
+                             pass.kernel, t.chunk, xi, k0, m.get() + chunk * m_floats);
+        }
+      }
     }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < pass.chunks * output_pieces; ++item) {
@@ -409,62 +451,6 @@ void run_in_phases(const WinogradPass& pass) {
                         piece(item % output_pieces, g.K), output_rows.get(), pass.y);
     }
   }
-}
-
-// The 16 packed filter transforms of one pass, kept with the weights' storage between calls:
-// a frozen model (every attack) transforms its filters once instead of on every call.
-struct TransformedFilters : DerivedData {
-  explicit TransformedFilters(int64_t count) : packed(count) {}
-  ScratchBuffer<float> packed;
-};
-
-// The name the transforms of one pass are kept under: the weights may be viewed with
-// another shape, and each pass and micro-kernel has its own packing.
-std::string transformed_filters_name(const FilterLayout& layout, const ConvGeometry& g,
-                                     const MicroKernel& kernel) {
-  return "winograd filters K " + std::to_string(g.K) + " C " + std::to_string(g.C) + " strides " +
-         std::to_string(layout.output_stride) + " " + std::to_string(layout.input_stride) +
-         (layout.flipped ? " flipped" : "") + " mr " + std::to_string(kernel.mr);
-}
-
-// Filters are kept only for calls with fewer tiles than this: the transform costs about as
-// much as the products of a few dozen tiles, so from a thousand tiles on (a batch of 128
-// at 8x8, VGG-19 at 224x224) keeping it gains a few percent at most and would cost 16/9 of
-// the weights' memory per pass, also while training, when every step changes the weights.
-constexpr int64_t kMostTilesForKeptFilters = 1024;
-
-// The 16 packed filter transforms of w, made now.
-std::shared_ptr<TransformedFilters> transform_all_filters(const float* w,
-                                                          const FilterLayout& layout,
-                                                          const ConvGeometry& g,
-                                                          const MicroKernel& kernel) {
-  auto made =
-      std::make_shared<TransformedFilters>(kPositions * round_up_to_panels(g.K, kernel.mr) * g.C);
-  pack_filters(w, layout, g, kernel, made->packed.get());
-  return made;
-}
-
-// The packed filter transforms for this call: those kept in `weights_storage` if they were
-// made from its current contents, else made anew (and kept there, when there is a storage
-// and the call has few tiles). A new entry replaces a stale one, so a caller still holding
-// the old one is unaffected.
-std::shared_ptr<const TransformedFilters> transformed_filters(const float* w,
-                                                              const FilterLayout& layout,
-                                                              const ConvGeometry& g,
-                                                              const MicroKernel& kernel,
-                                                              Storage* weights_storage) {
-  if (weights_storage == nullptr || winograd_tile_count(g) >= kMostTilesForKeptFilters) {
-    return transform_all_filters(w, layout, g, kernel);
-  }
-  const std::string name = transformed_filters_name(layout, g, kernel);
-  const uint64_t version = weights_storage->version();  // before reading the weights
-  auto kept =
-      std::dynamic_pointer_cast<const TransformedFilters>(weights_storage->find_derived(name));
-  if (kept != nullptr && kept->version == version) return kept;
-  std::shared_ptr<TransformedFilters> made = transform_all_filters(w, layout, g, kernel);
-  made->version = version;
-  weights_storage->keep_derived(name, made);
-  return made;
 }
 
 }  // namespace
@@ -477,20 +463,19 @@ int64_t winograd_tile_count(const ConvGeometry& g) { return tile_rows(g) * tile_
 
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
                              const float* bias, const ConvGeometry& g, float* y,
-                             const MicroKernel& kernel, Storage* weights_storage) {
+                             const MicroKernel& kernel) {
   FSA_CHECK(winograd_applies(g),
             "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
             "got ",
             g.R, "x", g.S, ", stride ", g.stride, ", padding ", g.padding);
   const bool parallel = g.K * g.C * 9 * g.N * g.P * g.Q >= kParallelWork;
   const Tiling tiling = tiling_of(g, kernel, parallel ? omp_get_max_threads() : 1);
-  const std::shared_ptr<const TransformedFilters> filters =
-      transformed_filters(w, layout, g, kernel, weights_storage);
   ScratchBuffer<float> split(g.C * tiling.plane);
   split_planes(x, g, tiling, split.get());
   const int64_t chunks = (tiling.count + tiling.chunk - 1) / tiling.chunk;
   const WinogradPass pass{.split = split.get(),
-                          .filters = filters->packed.get(),
+                          .w = w,
+                          .layout = layout,
                           .bias = bias,
                           .g = g,
                           .tiling = tiling,

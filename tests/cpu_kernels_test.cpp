@@ -331,41 +331,133 @@ TEST(PackedConv, BackendFloat32MatchesFloat64) {
 
 TEST(HostMemory, LargeBlocksAreReusedAndReleased) {
   host_release_cached();
+  const HostMemoryStats base = host_memory_stats();
   const size_t bytes = size_t{3} << 20;
   void* first = host_allocate(bytes);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 64, 0u);
   std::memset(first, 1, bytes);
   host_free(first, bytes);
-  EXPECT_GE(host_cached_bytes(), bytes);
+  EXPECT_EQ(host_cached_bytes(), base.cached + bytes);
   void* second = host_allocate(bytes - 100);  // the same size class
   EXPECT_EQ(second, first);
-  EXPECT_EQ(host_cached_bytes(), 0u);
+  EXPECT_EQ(host_cached_bytes(), base.cached);
   host_free(second, bytes - 100);
   host_release_cached();
-  EXPECT_EQ(host_cached_bytes(), 0u);
+  EXPECT_EQ(host_cached_bytes(), base.cached);
+  EXPECT_EQ(host_memory_stats().held, base.held);
 }
 
-TEST(HostMemory, ALargerCachedBlockServesASmallerRequestWhole) {
+// Each HostMemory test below starts from a cache with no entirely free segment, and checks
+// that what it allocated is all returned: in use and held back to where they were.
+void expect_counters_back_to(const HostMemoryStats& base) {
+  const HostMemoryStats now = host_memory_stats();
+  EXPECT_EQ(now.in_use, base.in_use);
+  EXPECT_EQ(now.held, base.held);
+  EXPECT_EQ(now.cached, base.cached);
+}
+
+// A free segment of `bytes` (a size class), for the tests to cut up.
+char* free_segment(size_t bytes) {
+  void* segment = host_allocate(bytes);
+  host_free(segment, bytes);
+  return static_cast<char*>(segment);
+}
+
+TEST(HostMemory, AFreedBlockServesTwoSmallerRequests) {
   host_release_cached();
-  const size_t large = size_t{3} << 20, small = size_t{2} << 20, tiny = size_t{1} << 20;
+  const HostMemoryStats base = host_memory_stats();
+  const size_t whole = size_t{4} << 20;
+  const size_t first_bytes = size_t{1} << 20, second_bytes = size_t{2} << 20;
+  char* segment = free_segment(whole);
+  host_reset_peak();
+  const HostMemoryStats before = host_memory_stats();
+  void* first = host_allocate(first_bytes);
+  void* second = host_allocate(second_bytes);
+  EXPECT_EQ(first, segment);  // the front of the free range, then the front of the rest
+  EXPECT_EQ(second, segment + first_bytes);
+  const HostMemoryStats during = host_memory_stats();
+  EXPECT_EQ(during.held, before.held) << "no new memory taken";
+  EXPECT_EQ(during.peak_held, before.held);
+  EXPECT_EQ(during.in_use, before.in_use + first_bytes + second_bytes);
+  EXPECT_EQ(during.cached, before.cached - first_bytes - second_bytes);
+  host_free(first, first_bytes);
+  host_free(second, second_bytes);
+  host_release_cached();
+  expect_counters_back_to(base);
+}
+
+TEST(HostMemory, FreedNeighboursMergeIntoOneRange) {
+  host_release_cached();
+  const HostMemoryStats base = host_memory_stats();
+  const size_t whole = size_t{4} << 20, quarter = size_t{1} << 20, half = size_t{2} << 20;
+  char* segment = free_segment(whole);
+  const size_t held = host_memory_stats().held;
+  void* front = host_allocate(quarter);
+  void* middle = host_allocate(quarter);
+  void* back = host_allocate(half);
+  ASSERT_EQ(back, segment + 2 * quarter);
+  // The middle piece is freed last: it merges with the free ranges on both sides.
+  host_free(front, quarter);
+  host_free(back, half);
+  host_free(middle, quarter);
+  EXPECT_EQ(host_cached_bytes(), base.cached + whole);
+  void* all = host_allocate(whole);
+  EXPECT_EQ(all, segment) << "the pieces merged back into the whole segment";
+  EXPECT_EQ(host_memory_stats().held, held);
+  host_free(all, whole);
+  host_release_cached();
+  expect_counters_back_to(base);
+}
+
+TEST(HostMemory, ASmallRemainderIsHandedOutWithTheRange) {
+  host_release_cached();
+  const HostMemoryStats base = host_memory_stats();
+  const size_t range = size_t{72} << 10, request = size_t{64} << 10;  // both size classes
+  char* segment = free_segment(range);
+  // The 8 KiB left would be too small a free range: the request gets, and counts, all 72 KiB.
+  void* block = host_allocate(request);
+  EXPECT_EQ(block, segment);
+  EXPECT_EQ(host_memory_stats().in_use, base.in_use + range);
+  EXPECT_EQ(host_cached_bytes(), base.cached);
+  host_free(block, request);  // freed with the request's size, it comes back whole
+  EXPECT_EQ(host_memory_stats().in_use, base.in_use);
+  EXPECT_EQ(host_cached_bytes(), base.cached + range);
+  host_release_cached();
+  expect_counters_back_to(base);
+}
+
+TEST(HostMemory, ReleaseGivesBackOnlyEntirelyFreeSegments) {
+  host_release_cached();
+  const HostMemoryStats base = host_memory_stats();
+  const size_t used_segment = size_t{4} << 20, in_use = size_t{1} << 20;
+  const size_t free_segment_bytes = size_t{6} << 20;
+  free_segment(used_segment);
+  void* block = host_allocate(in_use);  // the front of the first segment; 3 MiB of it free
+  free_segment(free_segment_bytes);     // a segment of its own: larger than the free 3 MiB
+  EXPECT_EQ(host_memory_stats().held, base.held + used_segment + free_segment_bytes);
+  host_release_cached();
+  const HostMemoryStats released = host_memory_stats();
+  EXPECT_EQ(released.held, base.held + used_segment) << "the segment in use stays";
+  EXPECT_EQ(released.cached, base.cached + used_segment - in_use);
+  host_free(block, in_use);
+  host_release_cached();
+  expect_counters_back_to(base);
+}
+
+TEST(HostMemory, ANewSegmentReplacesTheFreeSegmentsTooSmall) {
+  host_release_cached();
+  const HostMemoryStats base = host_memory_stats();
+  const size_t small = size_t{1} << 20, large = size_t{2} << 20;
+  free_segment(small);
+  EXPECT_EQ(host_memory_stats().held, base.held + small);
+  // No free range fits: the free 1 MiB segment, too small, is given back for the new one.
   void* block = host_allocate(large);
+  EXPECT_EQ(host_memory_stats().held, base.held + large);
+  EXPECT_EQ(host_cached_bytes(), base.cached);
   host_free(block, large);
-  // Less than twice smaller: the cached block is lent, and counted, whole.
-  const size_t before = host_memory_stats().in_use;
-  void* lent = host_allocate(small);
-  EXPECT_EQ(lent, block);
-  EXPECT_EQ(host_memory_stats().in_use, before + large);
-  std::memset(lent, 2, small);
-  host_free(lent, small);
-  EXPECT_EQ(host_memory_stats().in_use, before);
-  EXPECT_EQ(host_cached_bytes(), large);
-  // Twice smaller or more: a block of its own.
-  void* own = host_allocate(tiny);
-  EXPECT_NE(own, block);
-  EXPECT_EQ(host_cached_bytes(), large);
-  host_free(own, tiny);
   host_release_cached();
+  expect_counters_back_to(base);
 }
 
 TEST(HostMemory, CountsBytesInUseAndTheirPeak) {

@@ -1,8 +1,8 @@
 // host_memory.h: the CPU backend's host allocator (memory.cpp), shared by tensors and by
-// kernel scratch buffers. Blocks of 64 KiB and more are cached when freed and handed out
-// again (the smallest that fits, if less than twice the request), so a training or attack
-// loop that allocates the same shapes every iteration stops paying for mmap, page faults and
-// zeroing after the first one, and holds few blocks beyond those it uses at once.
+// kernel scratch buffers. Blocks of 64 KiB and more are cut from large segments that stay
+// when freed: a request takes the front of the smallest free range that fits, and freed
+// neighbours merge again (host_arena.h). So a training or attack loop stops paying for mmap,
+// page faults and zeroing after its first iteration, and holds little beyond its peak in use.
 #pragma once
 
 #include <cstddef>
@@ -15,19 +15,22 @@ namespace fsa {
 void* host_allocate(size_t bytes);
 // Returns a block from host_allocate; `bytes` is the size it was allocated with.
 void host_free(void* data, size_t bytes) noexcept;
-// Frees every cached block (for tests, and for callers that want the memory back).
+// Gives back every segment with nothing in use (for tests, and for callers that want the
+// memory back).
 void host_release_cached() noexcept;
-// Bytes currently held in the cache, not in use.
+// Bytes currently held free in segments, not in use.
 size_t host_cached_bytes() noexcept;
 
-// What the allocator hands out, in bytes of its size classes: in use now, the most in use
-// at once since the last reset, held in the cache, and the most held at once (in use plus
-// cached) since the last reset. The resident memory of the process is at least
-// in_use + cached; peak_held is the allocator's share of its peak.
+// What the allocator hands out, in bytes of its size classes (a large request served with a
+// whole free range counts the whole range): in use now, the most in use at once since the
+// last reset, free in segments (cached), held (taken from the system and not given back: in use
+// plus cached), and the most held at once since the last reset. `held` is the allocator's share
+// of the resident memory (less the pages never touched), peak_held its share of the peak.
 struct HostMemoryStats {
   size_t in_use = 0;
   size_t peak_in_use = 0;
   size_t cached = 0;
+  size_t held = 0;
   size_t peak_held = 0;
 };
 HostMemoryStats host_memory_stats() noexcept;

@@ -1,138 +1,48 @@
-// memory.cpp: CPU memory (the caching host allocator of host_memory.h), casts, fills and
-// random fills.
-#include <atomic>
+// memory.cpp: CPU memory (the host allocator of host_memory.h), casts, fills and random fills.
+// Blocks under 64 KiB come from malloc as they are; larger ones are ranges of mapped segments,
+// from a best-fit arena that splits and merges them (host_arena.h).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <new>
-#include <unordered_map>
-#include <vector>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/dispatch.h"
+#include "tensor/cpu/host_arena.h"
 #include "tensor/cpu/host_memory.h"
 #include "tensor/random.h"
 
 namespace fsa {
 
 namespace {
-constexpr size_t kAlignment = 64;  // one cache line; enough for AVX-512 loads
-// Blocks from this size up are cached: below it malloc's own free lists are as fast, and
-// above it malloc maps fresh pages (page faults, zeroing) on every allocation.
-constexpr size_t kSmallestCached = size_t{64} << 10;
-// The cache never holds more than this; a block that would overflow it empties it first.
-constexpr size_t kCacheCapacity = size_t{2} << 30;
-
 // Sizes are rounded up to a class: multiples of 64 bytes for small blocks, eight classes per
-// power of two for cached ones (at most 1/8 wasted), so that shapes that differ slightly
-// share blocks.
+// power of two for large ones (at most 1/8 wasted), so that shapes that differ slightly
+// share ranges.
 size_t size_class(size_t bytes) {
-  if (bytes < kSmallestCached) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (bytes < kSmallestCached)
+    return (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   size_t power = kSmallestCached;
   while (power * 2 <= bytes) power *= 2;
   const size_t step = power / 8;
   return (bytes + step - 1) / step * step;
 }
 
-// A count of bytes and its most since the last reset: those handed out and not yet returned
-// (in use), and those taken from malloc and not yet given back (held: in use or cached).
-class PeakCounter {
- public:
-  void add(size_t bytes) noexcept {
-    const size_t now = now_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-    size_t peak = peak_.load(std::memory_order_relaxed);
-    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-    }
-  }
-  void subtract(size_t bytes) noexcept { now_.fetch_sub(bytes, std::memory_order_relaxed); }
-  size_t now() const noexcept { return now_.load(std::memory_order_relaxed); }
-  size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
-  void reset_peak() noexcept { peak_.store(now(), std::memory_order_relaxed); }
-
- private:
-  std::atomic<size_t> now_{0};
-  std::atomic<size_t> peak_{0};
-};
-
+// The bytes handed out and not yet returned, and their peak.
 PeakCounter& in_use_counter() {
-  static PeakCounter* counter = new PeakCounter;  // never destroyed, like the cache
+  static PeakCounter* counter = new PeakCounter;  // never destroyed, like the arena
   return *counter;
 }
 
+// The bytes taken from the system and not yet given back: small blocks, and segments (in use
+// or free).
 PeakCounter& held_counter() {
   static PeakCounter* counter = new PeakCounter;
   return *counter;
 }
 
-// A cached block may serve a request this many times smaller than itself at most. Reusing a
-// larger block beats holding one more block for each size a loop needs at different moments
-// (the attack iteration's peak resident memory: 575 -> 445 MiB), and the bound keeps the
-// waste inside a lent block small.
-constexpr size_t kLargestReuse = 2;
-
-// Freed blocks by size, for host_allocate to hand out again: the smallest one that fits.
-// A block keeps its own size while it is handed out for a smaller request (`lent_`), so that
-// host_free, which gets the request's size, returns it whole.
-class HostCache {
- public:
-  struct Block {
-    void* data = nullptr;
-    size_t size = 0;
-  };
-  // A cached block of `size` to kLargestReuse * `size` bytes, or {} when there is none.
-  Block take(size_t size) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = blocks_.lower_bound(size);
-    if (found == blocks_.end() || found->first >= kLargestReuse * size) return {};
-    const Block block{found->second, found->first};
-    blocks_.erase(found);
-    cached_bytes_ -= block.size;
-    if (block.size != size) lent_[block.data] = block.size;
-    return block;
-  }
-  // Takes back a block host_allocate handed out for a request of `size` bytes (a size
-  // class); returns the block's own size.
-  size_t put(void* data, size_t size) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto lent = lent_.find(data);
-    if (lent != lent_.end()) {
-      size = lent->second;
-      lent_.erase(lent);
-    }
-    if (cached_bytes_ + size > kCacheCapacity) release_locked();
-    blocks_.emplace(size, data);
-    cached_bytes_ += size;
-    return size;
-  }
-  void release() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    release_locked();
-  }
-  size_t cached_bytes() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return cached_bytes_;
-  }
-
- private:
-  void release_locked() {
-    for (auto& [size, data] : blocks_) {
-      std::free(data);
-      held_counter().subtract(size);
-    }
-    blocks_.clear();
-    cached_bytes_ = 0;
-  }
-  std::mutex mutex_;
-  std::multimap<size_t, void*> blocks_;     // size -> block
-  std::unordered_map<void*, size_t> lent_;  // handed-out blocks larger than their request
-  size_t cached_bytes_ = 0;
-};
-
-HostCache& host_cache() {
+HostArena& host_arena() {
   // Never destroyed: tensors freed during static destruction must still find it.
-  static HostCache* cache = new HostCache;
-  return *cache;
+  static HostArena* arena = new HostArena(held_counter());
+  return *arena;
 }
 
 template <typename From, typename To>
@@ -162,20 +72,16 @@ const CpuBackend& cpu_backend() {
   return backend;
 }
 
+// Small blocks come from malloc as they are; large ones from the arena.
 void* host_allocate(size_t bytes) {
   const size_t size = size_class(bytes);
   if (size >= kSmallestCached) {
-    const HostCache::Block cached = host_cache().take(size);
-    if (cached.data != nullptr) {
-      in_use_counter().add(cached.size);
-      return cached.data;
-    }
+    const HostArena::Block block = host_arena().allocate(size);
+    FSA_CHECK(block.data != nullptr, "[allocate] out of host memory allocating ", bytes, " bytes");
+    in_use_counter().add(block.size);
+    return block.data;
   }
-  void* data = std::aligned_alloc(kAlignment, size);
-  if (data == nullptr && size >= kSmallestCached) {  // give the cache back and try again
-    host_release_cached();
-    data = std::aligned_alloc(kAlignment, size);
-  }
+  void* data = std::aligned_alloc(kHostAlignment, size);
   FSA_CHECK(data != nullptr, "[allocate] out of host memory allocating ", bytes, " bytes");
   in_use_counter().add(size);
   held_counter().add(size);
@@ -184,22 +90,21 @@ void* host_allocate(size_t bytes) {
 
 void host_free(void* data, size_t bytes) noexcept {
   const size_t requested = size_class(bytes);
-  if (requested < kSmallestCached) {
-    in_use_counter().subtract(requested);
-    held_counter().subtract(requested);
-    return std::free(data);
-  }
-  in_use_counter().subtract(host_cache().put(data, requested));
+  if (requested >= kSmallestCached) return in_use_counter().subtract(host_arena().free(data));
+  in_use_counter().subtract(requested);
+  held_counter().subtract(requested);
+  std::free(data);
 }
 
-void host_release_cached() noexcept { host_cache().release(); }
+void host_release_cached() noexcept { host_arena().release(); }
 
-size_t host_cached_bytes() noexcept { return host_cache().cached_bytes(); }
+size_t host_cached_bytes() noexcept { return host_arena().free_bytes(); }
 
 HostMemoryStats host_memory_stats() noexcept {
   return {.in_use = in_use_counter().now(),
           .peak_in_use = in_use_counter().peak(),
-          .cached = host_cache().cached_bytes(),
+          .cached = host_arena().free_bytes(),
+          .held = held_counter().now(),
           .peak_held = held_counter().peak()};
 }
 

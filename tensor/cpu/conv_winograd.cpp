@@ -269,10 +269,10 @@ void transform_inputs(const float* split, const ConvGeometry& g, const Tiling& t
                       int64_t nr, Range channels, float* v) {
   const int64_t panels = t.chunk / nr, position_stride = panels * g.C * nr;
   const int64_t count = std::min(t.chunk, t.count - t0);
-  for (int64_t u = count; u < t.chunk; ++u) {
+  for (int64_t u = count; u < t.chunk; u += nr - u % nr) {  // to the end of u's panel
     for (int64_t xi = 0; xi < kPositions; ++xi) {
       for (int64_t c = channels.begin; c < channels.end; ++c) {
-        v[((xi * panels + u / nr) * g.C + c) * nr + u % nr] = 0.0f;
+        std::fill_n(v + ((xi * panels + u / nr) * g.C + c) * nr + u % nr, nr - u % nr, 0.0f);
       }
     }
   }

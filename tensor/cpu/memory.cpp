@@ -18,8 +18,9 @@ namespace {
 // power of two for large ones (at most 1/8 wasted), so that shapes that differ slightly
 // share ranges.
 size_t size_class(size_t bytes) {
-  if (bytes < kSmallestCached)
+  if (bytes < kSmallestCached) {
     return (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+  }
   size_t power = kSmallestCached;
   while (power * 2 <= bytes) power *= 2;
   const size_t step = power / 8;

@@ -282,10 +282,7 @@ void run_train(TrainOptions o) {
       o.adversary.c_str(), o.device.c_str());
   std::fflush(stdout);
   const TrainingOutcome outcome = run_training(o.run, hooks, "classifier.h5");
-  const double rate = outcome.seconds > 0.0 ? outcome.steps_run / outcome.seconds : 0.0;
-  std::printf("steps:      %lld run (from step %lld to %lld), %.3f steps/s, %.1f s, %d threads\n",
-              static_cast<long long>(outcome.steps_run), static_cast<long long>(outcome.first_step),
-              static_cast<long long>(o.run.steps), rate, outcome.seconds, thread_count());
+  print_steps_summary(o.run, outcome);
   if (outcome.last_values.contains("loss")) {
     std::printf("last step:  loss %.6g, batch accuracy %.3f\n",
                 outcome.last_values["loss"].get<double>(),

@@ -211,10 +211,7 @@ void run_train_decoder(TrainDecoderOptions o) {
               static_cast<long long>(o.batch), o.pairing.c_str(), o.device.c_str());
   std::fflush(stdout);
   const TrainingOutcome outcome = run_training(o.run, hooks, "decoder.h5");
-  const double rate = outcome.seconds > 0.0 ? outcome.steps_run / outcome.seconds : 0.0;
-  std::printf("steps:      %lld run (from step %lld to %lld), %.3f steps/s, %.1f s, %d threads\n",
-              static_cast<long long>(outcome.steps_run), static_cast<long long>(outcome.first_step),
-              static_cast<long long>(o.run.steps), rate, outcome.seconds, thread_count());
+  print_steps_summary(o.run, outcome);
   if (outcome.last_values.contains("loss")) {
     std::printf(
         "last loss:  %.6g (content %.6g, style %.6g)\n", outcome.last_values["loss"].get<double>(),

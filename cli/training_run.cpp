@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/json_file.h"
 #include "cli/progress.h"
 #include "train/checkpoint.h"
 
@@ -126,6 +127,16 @@ std::string loss_note(const nlohmann::json& values) {
 
 }  // namespace
 
+void print_steps_summary(const TrainingRun& run, const TrainingOutcome& outcome) {
+  const double rate = outcome.seconds > 0.0 ? outcome.steps_run / outcome.seconds : 0.0;
+  std::printf(
+      "steps:      %lld run (from step %lld to %lld of %lld), %.3f steps/s, %.1f s, %d threads%s\n",
+      static_cast<long long>(outcome.steps_run), static_cast<long long>(outcome.first_step),
+      static_cast<long long>(outcome.first_step + outcome.steps_run),
+      static_cast<long long>(run.steps), rate, outcome.seconds, thread_count(),
+      outcome.out_of_time ? " (stopped by --max-seconds; --resume continues)" : "");
+}
+
 void check_training_run(const TrainingRun& run) {
   FSA_CHECK(run.steps >= 1, "[", run.command, "] --steps must be >= 1, got ", run.steps);
   FSA_CHECK(run.checkpoint_every >= 1, "[", run.command, "] --checkpoint-every must be >= 1, got ",
@@ -135,18 +146,26 @@ void check_training_run(const TrainingRun& run) {
   FSA_CHECK(run.checkpoint_every % run.log_every == 0, "[", run.command, "] --checkpoint-every (",
             run.checkpoint_every, ") must be a multiple of --log-every (", run.log_every,
             "), so that a resumed run logs the same intervals");
+  FSA_CHECK(run.max_seconds >= 0.0, "[", run.command, "] --max-seconds must be >= 0, got ",
+            run.max_seconds);
   FSA_CHECK(!run.out_dir.empty(), "[", run.command, "] --out DIR is required");
 }
 
 void add_run_options(CLI::App* command, TrainingRun& run, const std::string& weights_file) {
   command
-      ->add_option("--checkpoint-every", run.checkpoint_every,
-                   "write OUT/checkpoint.h5 and OUT/" + weights_file +
-                       " every N steps (and at the end)")
+      ->add_option(
+          "--checkpoint-every", run.checkpoint_every,
+          "write OUT/checkpoint.h5 and OUT/" + weights_file + " every N steps (and at the end)")
       ->default_val(1000)
       ->capture_default_str();
   command->add_option("--log-every", run.log_every, "append to OUT/loss.jsonl every N steps")
       ->default_val(10)
+      ->capture_default_str();
+  command
+      ->add_option("--max-seconds", run.max_seconds,
+                   "stop at the first log line after this many seconds, writing the checkpoint "
+                   "and the weights (0: no limit); --resume continues the run")
+      ->default_val(0)
       ->capture_default_str();
   command->add_option("--out,-o", run.out_dir, "output folder")->required();
   command->add_flag("--resume", run.resume,
@@ -200,11 +219,15 @@ TrainingOutcome run_training(const TrainingRun& run, const TrainingHooks& hooks,
       record["elapsed_s"] = progress.elapsed_seconds();
       append_line(outcome.log_path, record.dump());
     }
-    if (done % run.checkpoint_every == 0 || done == run.steps) save(done);
+    // Stopping on a log line keeps a resumed run's log intervals those of an uninterrupted one.
+    outcome.out_of_time = run.max_seconds > 0.0 && done % run.log_every == 0 && done < run.steps &&
+                          progress.elapsed_seconds() >= run.max_seconds;
+    if (done % run.checkpoint_every == 0 || done == run.steps || outcome.out_of_time) save(done);
     progress.set_note(loss_note(values));
     progress.advance(1);
     outcome.last_values = std::move(values);
     ++outcome.steps_run;
+    if (outcome.out_of_time) break;
   }
   if (outcome.steps_run == 0) hooks.write_weights(outcome.weights_path, outcome.first_step);
   progress.finish();

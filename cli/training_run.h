@@ -28,12 +28,13 @@ struct TrainingRun {
   int64_t steps = 0;  // total steps of the run (a resumed run continues up to this)
   int64_t checkpoint_every = 1000;
   int64_t log_every = 10;
+  double max_seconds = 0.0;  // > 0: stop at the first log line after this many seconds
   bool resume = false;
   nlohmann::json configuration;  // compared on resume; written into the checkpoint
 };
 
-// Adds --checkpoint-every, --log-every, --out and --resume for `run` to a training command
-// whose weights are OUT/<weights_file>.
+// Adds --checkpoint-every, --log-every, --max-seconds, --out and --resume for `run` to a training
+// command whose weights are OUT/<weights_file>.
 void add_run_options(CLI::App* command, TrainingRun& run, const std::string& weights_file);
 
 struct TrainingHooks {
@@ -52,6 +53,7 @@ struct TrainingOutcome {
   int64_t first_step = 0;  // where this process started (0, or the checkpoint's step)
   int64_t steps_run = 0;   // steps this process ran
   double seconds = 0.0;
+  bool out_of_time = false;    // stopped by --max-seconds before --steps
   nlohmann::json last_values;  // of the last step run
   std::string weights_path, checkpoint_path, log_path;
 };
@@ -60,6 +62,9 @@ struct TrainingOutcome {
 // already holds a checkpoint (pass --resume, or choose another --out).
 TrainingOutcome run_training(const TrainingRun& run, const TrainingHooks& hooks,
                              const std::string& weights_name);
+
+// Prints the "steps:" line both commands end with (steps run, rate, time, threads).
+void print_steps_summary(const TrainingRun& run, const TrainingOutcome& outcome);
 
 // Checks the options shared by the training commands (steps, intervals, output folder).
 void check_training_run(const TrainingRun& run);

@@ -11,7 +11,7 @@
 #                      scripts/gpu-bundle.sh made, instead of building
 #   LOGS=DIR           where logs, the XML test report and the table go (default build-gpu/gpu-check)
 #   FSA_GPU_CHECK_ALL=1  run the whole test binary on the GPU machine, not only the CUDA suites
-#   BENCH_ROUNDS (default 2), BENCH_MIN_TIME (default 0.2 s)
+#   BENCH_ROUNDS (default 2), BENCH_MIN_TIME (default 0.2 s); BENCH=0 skips the benchmarks
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,11 +59,13 @@ if [ "$status" -ne 0 ]; then
 fi
 grep -q 'skipped="[1-9]' "$REPORT" 2>/dev/null && echo "warning: some tests skipped (no GPU visible?)"
 
-echo "== benchmarks: engine vs PyTorch on the same GPU (full float32 on both sides)"
-python3 scripts/bench_compare.py --bench "$BIN/bench/fsa_bench" --device cuda \
-  --rounds "${BENCH_ROUNDS:-2}" --min-time "${BENCH_MIN_TIME:-0.2}" 2>"$LOGS/bench.err" |
-  tee "$LOGS/bench.md"
-[ "${PIPESTATUS[0]}" -eq 0 ] || { tail -n 20 "$LOGS/bench.err"; echo "FAIL benchmarks"; }
+if [ "${BENCH:-1}" != 0 ]; then
+  echo "== benchmarks: engine vs PyTorch on the same GPU (full float32 on both sides)"
+  python3 scripts/bench_compare.py --bench "$BIN/bench/fsa_bench" --device cuda \
+    --rounds "${BENCH_ROUNDS:-2}" --min-time "${BENCH_MIN_TIME:-0.2}" 2>"$LOGS/bench.err" |
+    tee "$LOGS/bench.md"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { tail -n 20 "$LOGS/bench.err"; echo "FAIL benchmarks"; }
+fi
 
 [ "$status" -eq 0 ] && echo "ok"
 exit "$status"

@@ -134,6 +134,27 @@ TEST(TrainDecoderCli, ResumedRunMatchesAnUninterruptedOne) {
       "can only embed a decoder of the same cut and layout and of width at most 1");
 }
 
+TEST(TrainDecoderCli, RunStoppedByTimeResumesLikeAnUninterruptedOne) {
+  TrainCliFixture f;
+  const CommandResult whole = f.train_decoder("whole", "--steps 4");
+  ASSERT_EQ(whole.exit_status, 0) << whole.output;
+  // Any positive limit has passed by the first log line: the run stops there (step 1, between
+  // two checkpoints) and writes its checkpoint and weights.
+  const CommandResult first = f.train_decoder("parts", "--steps 4 --max-seconds 1e-9");
+  ASSERT_EQ(first.exit_status, 0) << first.output;
+  EXPECT_NE(first.output.find("stopped by --max-seconds"), std::string::npos) << first.output;
+  EXPECT_EQ(read_log(f.dir.file("parts/loss.jsonl")).size(), 1u);
+  ASSERT_TRUE(std::filesystem::exists(f.dir.file("parts/decoder.h5")));
+  const CommandResult rest = f.train_decoder("parts", "--steps 4 --resume");
+  ASSERT_EQ(rest.exit_status, 0) << rest.output;
+  EXPECT_NE(rest.output.find("from step 1"), std::string::npos) << rest.output;
+
+  expect_same_log(f.dir.file("whole/loss.jsonl"), f.dir.file("parts/loss.jsonl"));
+  expect_same_weights(f.dir.file("whole/decoder.h5"), f.dir.file("parts/decoder.h5"));
+  expect_error(f.train_decoder("negative", "--steps 1 --max-seconds -1"),
+               "--max-seconds must be >= 0");
+}
+
 TEST(TrainDecoderCli, ClearErrors) {
   TrainCliFixture f;
   ASSERT_EQ(f.train_decoder("run", "--steps 1").exit_status, 0);

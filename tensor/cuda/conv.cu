@@ -14,9 +14,16 @@ namespace fsa {
 
 namespace {
 
-// NOTE: FMA math keeps float32 accuracy, like the CPU. CUDNN_DEFAULT_MATH would let cuDNN
-// use TF32 tensor cores on H100 (faster, about 1e-3 relative error per product).
-constexpr cudnnMathType_t kConvMath = CUDNN_FMA_MATH;
+// The math cuDNN searches with: FMA keeps float32 accuracy, like the CPU; with
+// FSA_CUDA_TF32=1 (tf32_allowed), CUDNN_DEFAULT_MATH lets it use TF32 tensor cores, and the
+// algorithms it then reports under either tensor-core math type are preferred.
+cudnnMathType_t search_math() { return tf32_allowed() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
+
+bool preferred_math(cudnnMathType_t math) {
+  if (tf32_allowed()) return math == CUDNN_DEFAULT_MATH || math == CUDNN_TENSOR_OP_MATH;
+  return math == CUDNN_FMA_MATH;
+}
+
 constexpr float kOne = 1.0f, kZero = 0.0f;
 
 // A non-negative integer from the environment, or `fallback` when the variable is unset or
@@ -75,9 +82,9 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
 }
 
 // The first (fastest) algorithm of cuDNN's ranking that it can run within `workspace_limit`
-// bytes, preferring kConvMath and deterministic algorithms (reproducible gradients), then
-// relaxing those in turn; never one that converts the data to half precision.
-// `workspace_of(algo, math, &bytes)` says whether the algorithm runs and what it needs.
+// bytes, preferring the requested math (preferred_math) and deterministic algorithms
+// (reproducible gradients), then relaxing those in turn; never one that converts the data to half
+// precision. `workspace_of(algo, math, &bytes)` says whether the algorithm runs and what it needs.
 template <typename Perf, typename WorkspaceQuery>
 ConvAlgorithm pick_algorithm(const Perf* ranking, int count, size_t workspace_limit,
                              WorkspaceQuery workspace_of, const char* op) {
@@ -86,7 +93,7 @@ ConvAlgorithm pick_algorithm(const Perf* ranking, int count, size_t workspace_li
       const Perf& perf = ranking[i];
       if (perf.status != CUDNN_STATUS_SUCCESS) continue;
       if (perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
-      if (relaxed < 2 && perf.mathType != kConvMath) continue;
+      if (relaxed < 2 && !preferred_math(perf.mathType)) continue;
       if (relaxed < 1 && deterministic_only() && perf.determinism != CUDNN_DETERMINISTIC) continue;
       size_t bytes = 0;
       if (!workspace_of(perf.algo, perf.mathType, &bytes) || bytes > workspace_limit) continue;
@@ -109,7 +116,7 @@ struct ConvShapes {
 ConvAlgorithm choose_forward(const CudaBackend& backend, const ConvShapes& d, const Conv2dParams& p,
                              const float* x, const float* w, float* y) {
   const cudnnHandle_t handle = backend.cudnn();
-  const ConvDescriptor conv(p, kConvMath);
+  const ConvDescriptor conv(p, search_math());
   const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionFwdAlgoPerf_t ranking[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int count = 0;
@@ -128,7 +135,7 @@ ConvAlgorithm choose_backward_data(const CudaBackend& backend, const ConvShapes&
                                    const Conv2dParams& p, const float* w, const float* dy,
                                    float* dx) {
   const cudnnHandle_t handle = backend.cudnn();
-  const ConvDescriptor conv(p, kConvMath);
+  const ConvDescriptor conv(p, search_math());
   const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionBwdDataAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
   int count = 0;
@@ -148,7 +155,7 @@ ConvAlgorithm choose_backward_weight(const CudaBackend& backend, const ConvShape
                                      const Conv2dParams& p, const float* x, const float* dy,
                                      float* dw) {
   const cudnnHandle_t handle = backend.cudnn();
-  const ConvDescriptor conv(p, kConvMath);
+  const ConvDescriptor conv(p, search_math());
   const DeviceBuffer scratch(backend, workspace_limit());
   cudnnConvolutionBwdFilterAlgoPerf_t ranking[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   int count = 0;

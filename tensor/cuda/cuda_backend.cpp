@@ -3,6 +3,9 @@
 // Host code only; the kernels live in the .cu files of the same directory.
 #include "tensor/cuda/cuda_backend.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "tensor/cuda_entry.h"
 
 namespace fsa {
@@ -19,6 +22,17 @@ bool cuda_device_present() {
     return count > 0;
   }();
   return present;
+}
+
+bool tf32_allowed() {
+  static const bool allowed = [] {
+    const char* text = std::getenv("FSA_CUDA_TF32");
+    if (text == nullptr || *text == '\0') return false;
+    FSA_CHECK(std::strcmp(text, "0") == 0 || std::strcmp(text, "1") == 0,
+              "[cuda] FSA_CUDA_TF32=", text, " must be 0 or 1");
+    return text[0] == '1';
+  }();
+  return allowed;
 }
 
 const CudaBackend& cuda_backend_instance() {
@@ -43,6 +57,7 @@ cublasHandle_t CudaBackend::cublas() const {
   std::call_once(cublas_created_, [this] {
     CUBLAS_CHECK(cublasCreate(&cublas_));
     CUBLAS_CHECK(cublasSetStream(cublas_, stream()));
+    if (tf32_allowed()) CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_TF32_TENSOR_OP_MATH));
   });
   return cublas_;
 }

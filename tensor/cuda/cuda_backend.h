@@ -146,6 +146,11 @@ class CudaBackend final : public Backend {
 // The process-wide CUDA backend (also reachable as cuda_backend() from cuda_entry.h).
 const CudaBackend& cuda_backend_instance();
 
+// Whether float32 products may use TF32 tensor cores (Ampere and later), as PyTorch's
+// allow_tf32: FSA_CUDA_TF32=1. Several times faster for training, about 1e-3 relative error
+// per product, so parity checks run without it. Default 0: full float32, like the CPU.
+bool tf32_allowed();
+
 // Throws "[op] float64 is CPU-only" for float64, and unless x is float32 on the GPU.
 void check_cuda_f32(const char* op, const Tensor& x);
 // Throws unless x is an int32 tensor on the GPU (labels).

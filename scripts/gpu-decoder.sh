@@ -13,6 +13,10 @@
 #   SCORE_LIMIT (test records scored, 1000)
 #   TF32 (default 1): FSA_CUDA_TF32 for the training; scoring and attacks run full float32
 #   ATTACK (default 1): 0 skips the attacks
+# A lent GPU machine has no ../shared and takes at most 64 MiB along: session 12 carried the
+# bundle as .gpu/bundle.tar.xz and, under .gpu/assets (FSA_ASSETS), data/cifar10 with
+# data_batch_1.bin, batches.meta.txt and the first 1,000 records of test_batch.bin, and the
+# converted weights in weights/ (WEIGHTS); docs/RESULTS.md, "Decoder training on the GPU".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

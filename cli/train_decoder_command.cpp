@@ -42,6 +42,7 @@ struct TrainDecoderOptions {
   double style_weight = 1.0;
   double pixel_weight = 0.0;
   double widen_scale = 1.0;
+  bool flip = false;
   uint64_t seed = 0;
   std::string device = "cpu";
   TrainingRun run;
@@ -152,6 +153,7 @@ nlohmann::json configuration_json(const TrainDecoderOptions& o, const std::strin
                       {"pixel_weight", o.pixel_weight},
                       {"seed", o.seed}};
   if (o.widen_scale != 1.0) c["widen_scale"] = o.widen_scale;
+  if (o.flip) c["flip"] = true;  // absent when off, so runs from before the option resume
   if (o.data == "images") {
     c["resize"] = o.resize;
     c["crop"] = o.crop;
@@ -183,11 +185,21 @@ void run_train_decoder(TrainDecoderOptions o) {
   hooks.model = decoder.get();
   hooks.optimizer = &trainer.optimizer();
   hooks.seek = [&](int64_t step) { sampler.skip(step); };
+  // With --flip, step s's content images are samples 2·s·B .. 2·s·B + B - 1 of the
+  // augmentation stream and its style images the next B: a pure function of (seed, step).
+  const auto batch_images = [&](const std::vector<int64_t>& indices, int64_t first_sample) {
+    if (!o.flip) return gather_images(images, indices);
+    return gather_augmented(images, indices, {.pad = 0, .flip = true, .seed = o.seed},
+                            static_cast<uint64_t>(first_sample));
+  };
   hooks.run_step = [&](int64_t step) {
     const ImagePairs pairs = sampler.next();
-    const DecoderStepValues v =
-        trainer.train_step(step, gather_images(images, pairs.content).to(device),
-                           gather_images(images, pairs.style).to(device));
+    const Tensor content = batch_images(pairs.content, 2 * step * o.batch).to(device);
+    // Self pairs: each image is its own style, flipped or not alike.
+    const Tensor style = pairing == Pairing::self
+                             ? content
+                             : batch_images(pairs.style, (2 * step + 1) * o.batch).to(device);
+    const DecoderStepValues v = trainer.train_step(step, content, style);
     return nlohmann::json{{"loss", v.total},
                           {"content", v.content},
                           {"style", v.style},
@@ -287,6 +299,9 @@ void add_train_decoder_command(CLI::App& app) {
                    "widening (--init narrower than --arch): the extra channels' initial weights "
                    "are multiplied by this (small values soften the first Adam steps)")
       ->capture_default_str();
+  command->add_flag("--flip", o.flip,
+                    "flip each image left-right with probability 1/2 (augmentation; with "
+                    "--pairing self an image and its style alike), drawn from --seed and the step");
   command->add_option("--seed", o.seed, "seed of the data order and of a scratch initialisation")
       ->capture_default_str();
   add_run_options(command, o.run, "decoder.h5");

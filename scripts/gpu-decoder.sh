@@ -10,7 +10,8 @@
 #   WEIGHTS (default build/weights), OUT_DIR (default out/gpu-decoder), DEVICE (default cuda)
 #   INIT (default artefacts/decoder_relu2_1_wide4.h5), TRAIN_SECONDS (default 400)
 #   BATCH (128), LR (1e-4), LR_DECAY (2e-5), LIMIT (training records, 10000),
-#   SCORE_LIMIT (test records scored, 1000)
+#   SCORE_LIMIT (test records scored, 1000), TRAIN_OPTIONS (more train-decoder options, e.g.
+#   "--flip")
 #   TF32 (default 1): FSA_CUDA_TF32 for the training; scoring and attacks run full float32
 #   ATTACK (default 1): 0 skips the attacks
 # A lent GPU machine has no ../shared and takes at most 64 MiB along: session 12 carried the
@@ -36,7 +37,8 @@ echo "== train-decoder from $INIT for ${TRAIN_SECONDS:-400} s"
 FSA_CUDA_TF32=${TF32:-1} "$FSA" train-decoder --encoder "$ENCODER" --init "$INIT" \
   --limit "${LIMIT:-10000}" --steps 1000000 --batch "${BATCH:-128}" --lr "${LR:-1e-4}" \
   --lr-decay "${LR_DECAY:-2e-5}" --pairing self --pixel-weight 1e4 --checkpoint-every 1000 \
-  --log-every 100 --max-seconds "${TRAIN_SECONDS:-400}" --device "$DEVICE" --out "$OUT_DIR/train"
+  --log-every 100 --max-seconds "${TRAIN_SECONDS:-400}" --device "$DEVICE" --out "$OUT_DIR/train" \
+  ${TRAIN_OPTIONS:-}
 
 for decoder in "$INIT" "$OUT_DIR/train/decoder.h5"; do
   echo "== reconstruct, first ${SCORE_LIMIT:-1000} test records: $decoder"

@@ -155,6 +155,26 @@ TEST(TrainDecoderCli, RunStoppedByTimeResumesLikeAnUninterruptedOne) {
                "--max-seconds must be >= 0");
 }
 
+TEST(TrainDecoderCli, FlippedRunResumesExactlyAndSeesOtherImages) {
+  TrainCliFixture f;
+  const std::string flip = "--pairing self --flip ";
+  ASSERT_EQ(f.train_decoder("whole", flip + "--steps 4").exit_status, 0);
+  ASSERT_EQ(f.train_decoder("parts", flip + "--steps 2").exit_status, 0);
+  const CommandResult rest = f.train_decoder("parts", flip + "--steps 4 --resume");
+  ASSERT_EQ(rest.exit_status, 0) << rest.output;
+  expect_same_log(f.dir.file("whole/loss.jsonl"), f.dir.file("parts/loss.jsonl"));
+  expect_same_weights(f.dir.file("whole/decoder.h5"), f.dir.file("parts/decoder.h5"));
+
+  // Unflipped, the same run starts from the same decoder but sees other images.
+  ASSERT_EQ(f.train_decoder("plain", "--pairing self --steps 4").exit_status, 0);
+  const std::vector<json> flipped = read_log(f.dir.file("whole/loss.jsonl"));
+  const std::vector<json> plain = read_log(f.dir.file("plain/loss.jsonl"));
+  ASSERT_EQ(flipped.size(), plain.size());
+  EXPECT_NE(flipped[0].at("loss"), plain[0].at("loss"));
+  // A run begun without --flip cannot be resumed with it.
+  expect_error(f.train_decoder("plain", flip + "--steps 6 --resume"), "flip");
+}
+
 TEST(TrainDecoderCli, ClearErrors) {
   TrainCliFixture f;
   ASSERT_EQ(f.train_decoder("run", "--steps 1").exit_status, 0);

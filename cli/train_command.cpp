@@ -15,7 +15,6 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/evaluation.h"
-#include "cli/json_file.h"
 #include "cli/style_prototypes.h"
 #include "cli/training_run.h"
 #include "data/assets.h"

@@ -14,12 +14,15 @@
 #   "--flip")
 #   TF32 (default 1): FSA_CUDA_TF32 for the training; scoring and attacks run full float32
 #   ATTACK (default 1): 0 skips the attacks
-# A lent GPU machine has no ../shared and takes at most 64 MiB along: session 12 carried the
-# bundle as .gpu/bundle.tar.xz and, under .gpu/assets (FSA_ASSETS), data/cifar10 with
-# data_batch_1.bin, batches.meta.txt and the first 1,000 records of test_batch.bin, and the
-# converted weights in weights/ (WEIGHTS); docs/RESULTS.md, "Decoder training on the GPU".
+# A lent GPU machine has no ../shared and takes at most 64 MiB along: scripts/gpu-carry.sh
+# packs the data and weights into .gpu/ (and says how to run this there). Training files
+# that it compressed (data_batch_K.bin.xz under FSA_ASSETS) are unpacked first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+for packed in "${FSA_ASSETS:-../shared}"/data/cifar10/data_batch_*.bin.xz; do
+  [ -f "$packed" ] && [ ! -f "${packed%.xz}" ] && xz -dk "$packed"
+done
 
 if [ -n "${FSA_PREBUILT:-}" ]; then
   source scripts/gpu-env.sh

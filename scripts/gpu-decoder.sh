@@ -13,6 +13,7 @@
 #   SCORE_LIMIT (test records scored, 1000), TRAIN_OPTIONS (more train-decoder options, e.g.
 #   "--flip")
 #   TF32 (default 1): FSA_CUDA_TF32 for the training; scoring and attacks run full float32
+#   (the training prints the algorithms and math types cuDNN chose: FSA_CUDNN_LOG=1)
 #   ATTACK (default 1): 0 skips the attacks
 # A lent GPU machine has no ../shared and takes at most 64 MiB along: scripts/gpu-carry.sh
 # packs the data and weights into .gpu/ (and says how to run this there). Training files
@@ -37,7 +38,7 @@ ENCODER=$WEIGHTS/vgg19_normalised_relu2_1.h5
 mkdir -p "$OUT_DIR"
 
 echo "== train-decoder from $INIT for ${TRAIN_SECONDS:-400} s"
-FSA_CUDA_TF32=${TF32:-1} "$FSA" train-decoder --encoder "$ENCODER" --init "$INIT" \
+FSA_CUDA_TF32=${TF32:-1} FSA_CUDNN_LOG=1 "$FSA" train-decoder --encoder "$ENCODER" --init "$INIT" \
   --limit "${LIMIT:-10000}" --steps 1000000 --batch "${BATCH:-128}" --lr "${LR:-1e-4}" \
   --lr-decay "${LR_DECAY:-2e-5}" --pairing self --pixel-weight 1e4 --checkpoint-every 1000 \
   --log-every 100 --max-seconds "${TRAIN_SECONDS:-400}" --device "$DEVICE" --out "$OUT_DIR/train" \

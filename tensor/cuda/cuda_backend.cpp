@@ -3,6 +3,7 @@
 // Host code only; the kernels live in the .cu files of the same directory.
 #include "tensor/cuda/cuda_backend.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -70,6 +71,29 @@ cudnnHandle_t CudaBackend::cudnn() const {
   return cudnn_;
 }
 
+namespace {
+
+// FSA_CUDNN_LOG=1: each convolution algorithm that cuDNN's search chooses is printed.
+bool conv_algorithm_log_enabled() {
+  static const bool enabled = [] {
+    const char* text = std::getenv("FSA_CUDNN_LOG");
+    return text != nullptr && std::strcmp(text, "1") == 0;
+  }();
+  return enabled;
+}
+
+// One line per choice on stderr: the key {direction (0 forward, 1 data gradient, 2 weight
+// gradient), x N C H W, w K C R S, stride, padding}, the cudnn*Algo_t, the cudnnMathType_t
+// (0 default, 1 tensor op, 3 FMA) and the workspace.
+void log_conv_algorithm(const ConvKey& key, const ConvAlgorithm& chosen) {
+  std::fprintf(stderr, "[cudnn] conv");
+  for (const int64_t value : key) std::fprintf(stderr, " %lld", static_cast<long long>(value));
+  std::fprintf(stderr, ": algorithm %d, math %d, workspace %zu bytes\n", chosen.algorithm,
+               chosen.math_type, chosen.workspace_bytes);
+}
+
+}  // namespace
+
 ConvAlgorithm CudaBackend::conv_algorithm(const ConvKey& key,
                                           const std::function<ConvAlgorithm()>& choose) const {
   {
@@ -78,6 +102,7 @@ ConvAlgorithm CudaBackend::conv_algorithm(const ConvKey& key,
     if (found != conv_algorithms_.end()) return found->second;
   }
   const ConvAlgorithm chosen = choose();  // outside the lock: it calls into cuDNN
+  if (conv_algorithm_log_enabled()) log_conv_algorithm(key, chosen);
   std::lock_guard<std::mutex> lock(conv_algorithms_mutex_);
   conv_algorithms_.emplace(key, chosen);
   return chosen;

@@ -129,7 +129,8 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas() const;  // bound to stream()
   cudnnHandle_t cudnn() const;    // bound to stream()
   CachingAllocator& allocator() const { return allocator_; }
-  // The algorithm cached for `key`, chosen by `choose` on the first call with that key.
+  // The algorithm cached for `key`, chosen by `choose` on the first call with that key
+  // (printed to stderr then when FSA_CUDNN_LOG=1: key, algorithm, math type, workspace).
   ConvAlgorithm conv_algorithm(const ConvKey& key,
                                const std::function<ConvAlgorithm()>& choose) const;
 

@@ -4,7 +4,6 @@
 // call's own buffers, as PyTorch's cudnn.benchmark) and cached in the backend; workspaces
 // come from the caching allocator.
 #include <algorithm>
-#include <cstdlib>
 
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/handles.h"
@@ -25,18 +24,6 @@ bool preferred_math(cudnnMathType_t math) {
 }
 
 constexpr float kOne = 1.0f, kZero = 0.0f;
-
-// A non-negative integer from the environment, or `fallback` when the variable is unset or
-// empty.
-long environment_integer(const char* name, long fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  const long value = std::strtol(text, &end, 10);
-  FSA_CHECK(*end == '\0' && value >= 0 && value < (long{1} << 40), "[cuda conv] ", name, "=", text,
-            " is not a non-negative integer");
-  return value;
-}
 
 // The most workspace an algorithm may take, and the scratch memory its search gets:
 // FSA_CUDNN_WORKSPACE_MB when set, else 4 GiB or half the free device memory at the first

@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "tensor/cuda_entry.h"
 
@@ -25,14 +24,18 @@ bool cuda_device_present() {
   return present;
 }
 
+long environment_integer(const char* name, long fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  FSA_CHECK(*end == '\0' && value >= 0 && value < (long{1} << 40), "[cuda] ", name, "=", text,
+            " is not a non-negative integer");
+  return value;
+}
+
 bool tf32_allowed() {
-  static const bool allowed = [] {
-    const char* text = std::getenv("FSA_CUDA_TF32");
-    if (text == nullptr || *text == '\0') return false;
-    FSA_CHECK(std::strcmp(text, "0") == 0 || std::strcmp(text, "1") == 0,
-              "[cuda] FSA_CUDA_TF32=", text, " must be 0 or 1");
-    return text[0] == '1';
-  }();
+  static const bool allowed = environment_integer("FSA_CUDA_TF32", 0) != 0;
   return allowed;
 }
 
@@ -75,10 +78,7 @@ namespace {
 
 // FSA_CUDNN_LOG=1: each convolution algorithm that cuDNN's search chooses is printed.
 bool conv_algorithm_log_enabled() {
-  static const bool enabled = [] {
-    const char* text = std::getenv("FSA_CUDNN_LOG");
-    return text != nullptr && std::strcmp(text, "1") == 0;
-  }();
+  static const bool enabled = environment_integer("FSA_CUDNN_LOG", 0) != 0;
   return enabled;
 }
 

@@ -147,6 +147,10 @@ class CudaBackend final : public Backend {
 // The process-wide CUDA backend (also reachable as cuda_backend() from cuda_entry.h).
 const CudaBackend& cuda_backend_instance();
 
+// A non-negative integer from the environment, or `fallback` when the variable is unset or
+// empty; anything else throws, naming the variable.
+long environment_integer(const char* name, long fallback);
+
 // Whether float32 products may use TF32 tensor cores (Ampere and later), as PyTorch's
 // allow_tf32: FSA_CUDA_TF32=1. Several times faster for training, about 1e-3 relative error
 // per product, so parity checks run without it. Default 0: full float32, like the CPU.

@@ -3,7 +3,8 @@
 // gemm_reference, with transposes, grouped operand and output axes, bias and sizes past every
 // cache block; the float32 convolutions (im2col and direct forward, backward data by both
 // routes, backward weight) with every kernel against the float64 reference convolution;
-// the kernel and method choices; and the caching host allocator.
+// every Winograd filter transform against its definition; the kernel and method choices; and
+// the caching host allocator.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/gemm_packed.h"
 #include "tensor/cpu/host_memory.h"
+#include "tensor/cpu/winograd_filters.h"
 #include "tests/test_util.h"
 
 namespace fsa::testing {
@@ -327,7 +329,74 @@ TEST(PackedConv, BackendFloat32MatchesFloat64) {
   EXPECT_TRUE(tensors_near(y32, y64, 1e-4, 1e-5));
 }
 
-// ---- host allocator ------------------------------------------------------------------
+// ---- Winograd filter transforms ------------------------------------------------------
+
+// U = G w G^T in float64 for one 3x3 filter (taps row-major).
+std::vector<double> winograd_filter_transform(const std::vector<double>& taps) {
+  const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  std::vector<double> u(16, 0.0);
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) {
+      for (int r = 0; r < 3; ++r) {
+        for (int s = 0; s < 3; ++s) u[4 * a + b] += G[a][r] * taps[3 * r + s] * G[b][s];
+      }
+    }
+  }
+  return u;
+}
+
+TEST(WinogradFilters, EveryVersionMatchesTheDefinition) {
+  // Panels of 8, 12 and 16 filters; channel counts whose C mr pairs end in a partial group of
+  // 16; a last panel with one filter (K = 13 and mr 12) and one past K; both weight layouts:
+  // the forward's w (K, C, 3, 3) and the input gradient's, which reads w (C, K, 3, 3) with
+  // each filter rotated by 180 degrees.
+  constexpr float kUntouched = -7.0f;
+  uint64_t seed = 900;
+  for (const FilterPanelTransform& version : supported_filter_panel_transforms()) {
+    for (const int64_t mr : {8, 12, 16}) {
+      for (const int64_t C : {1, 3, 5, 16, 37}) {
+        for (const bool flipped : {false, true}) {
+          const int64_t K = 13;
+          ConvGeometry g{};
+          g.K = K;
+          g.C = C;
+          const FilterLayout layout =
+              flipped ? FilterLayout{.output_stride = 9, .input_stride = K * 9, .flipped = true}
+                      : FilterLayout{.output_stride = C * 9, .input_stride = 9};
+          const std::vector<float> w = random_floats(K * C * 9, seed++);
+          const int64_t stride = C * mr + 16;  // a gap after each position's slice
+          for (const int64_t k0 : {int64_t{0}, mr, 2 * mr}) {
+            SCOPED_TRACE(::testing::Message() << version.name << " mr " << mr << " C " << C
+                                              << " flipped " << flipped << " k0 " << k0);
+            std::vector<float> u(16 * stride, kUntouched);
+            version.run(w.data(), layout, g, mr, k0, stride, u.data());
+            for (int64_t c = 0; c < C; ++c) {
+              for (int64_t i = 0; i < mr; ++i) {
+                std::vector<double> taps(9, 0.0);
+                for (int64_t t = 0; t < 9 && k0 + i < K; ++t) {
+                  const int64_t tap = flipped ? 8 - t : t;
+                  taps[t] = w[(k0 + i) * layout.output_stride + c * layout.input_stride + tap];
+                }
+                const std::vector<double> expected = winograd_filter_transform(taps);
+                for (int64_t xi = 0; xi < 16; ++xi) {
+                  ASSERT_NEAR(u[xi * stride + c * mr + i], expected[xi], 1e-5)
+                      << "position " << xi << " channel " << c << " filter " << k0 + i;
+                }
+              }
+            }
+            for (int64_t xi = 0; xi < 16; ++xi) {
+              for (int64_t gap = C * mr; gap < stride; ++gap) {
+                ASSERT_EQ(u[xi * stride + gap], kUntouched) << "position " << xi;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- host allocator --------------------------------------------------------------------
 
 TEST(HostMemory, LargeBlocksAreReusedAndReleased) {
   host_release_cached();

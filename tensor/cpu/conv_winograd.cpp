@@ -11,7 +11,8 @@
 // in L2: per chunk the input is transformed straight into the micro-kernel's B panels, the
 // 16 products run, and the output transform writes y (with few chunks per thread, all
 // chunks go through each of these steps together, in smaller pieces, and each thread
-// transforms the filters of its products just before them).
+// transforms the filters of its products just before them). The filter transforms have
+// versions per instruction set: winograd_filters.h.
 #include <omp.h>
 
 #include <algorithm>
@@ -374,10 +375,10 @@ void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
   }
 }
 
-// y for the chunk's tiles and the output channels in `output_channels` from M (laid out as
-// multiply_position writes it), with the bias: run by run (the chunk's pieces of one tile
-// row), through `buffer` (4 chunk floats), which holds a run's grid rows 2 row + i, parity j,
-// at (2 i + j) length.
+// y for the chunk's tiles and the output channels in `output_channels` from m[xi][k][u] (row
+// stride chunk), with the bias: run by run
+// (the chunk's pieces of one tile row), through `buffer` (4 chunk floats), which holds a
+// run's grid rows 2 row + i, parity j, at (2 i + j) length.
 void transform_outputs(const float* m, const float* bias, const ConvGeometry& g, const Tiling& t,
                        int64_t t0, int64_t rows, Range output_channels, float* buffer, float* y) {
   const int64_t count = std::min(t.chunk, t.count - t0);

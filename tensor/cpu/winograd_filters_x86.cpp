@@ -3,7 +3,9 @@
 // (channel, filter) pairs of a panel 16 at a time in the order of the A panels, loads each
 // pair's 9 contiguous taps as one row, transposes the 16 rows in registers so that each tap
 // becomes a vector over the pairs, transforms those vectors and stores each position's 16
-// values with one store. The portable version's scalar gather cost twice as much.
+// values with one store (the portable version gathers the taps one or two floats at a time).
+// Where the weights come from memory, reading them is most of its time: docs/PERFORMANCE.md,
+// change 26.
 #include <immintrin.h>
 
 #include <algorithm>

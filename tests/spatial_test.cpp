@@ -131,6 +131,29 @@ TEST(MaxPool2d, WholeBlocksMatchTheGeneralWindows) {
   }
 }
 
+// The gradient of 2x2 max pooling over `planes` planes of height x width values (row-major),
+// by the general windows' rule: each window's dy at its first maximum in row-major order
+// (ties included), or at its last NaN.
+std::vector<double> max_pool_2x2_gradient(const std::vector<double>& values,
+                                          const std::vector<double>& grads, int64_t planes,
+                                          int64_t height, int64_t width) {
+  std::vector<double> expected(values.size(), 0.0);
+  const int64_t windows_per_row = width / 2, windows = height / 2 * windows_per_row;
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    for (int64_t window = 0; window < windows; ++window) {
+      const int64_t first = plane * height * width + window / windows_per_row * 2 * width +
+                            window % windows_per_row * 2;
+      int64_t best = first;
+      for (const int64_t offset : {int64_t{1}, width, width + 1}) {
+        const double v = values[first + offset];
+        if (v > values[best] || std::isnan(v)) best = first + offset;
+      }
+      expected[best] = grads[plane * windows + window];
+    }
+  }
+  return expected;
+}
+
 // The backward's 2x2 path routes each block's gradient where the general windows do: the
 // first maximum in row-major order (ties included), or the NaN.
 TEST(MaxPool2d, WholeBlocksBackwardMatchesTheGeneralWindows) {
@@ -144,23 +167,40 @@ TEST(MaxPool2d, WholeBlocksBackwardMatchesTheGeneralWindows) {
     const Tensor dy = random_tensor({2, 3, 3, 4}, 35, 1.0, 2.0, dtype);
     const Tensor dx =
         backend_for(Device::cpu).max_pool2d_backward(x, dy, {.kernel = 2, .stride = 2});
-    // Each window's gradient at its first maximum in row-major order, or at its NaN.
-    std::vector<double> expected(values.size(), 0.0);
     const std::vector<double> grads = dy.to_vector();
-    for (int64_t plane = 0; plane < 6; ++plane) {
-      for (int64_t window = 0; window < 12; ++window) {
-        const int64_t first = plane * 48 + window / 4 * 16 + window % 4 * 2;
-        int64_t best = first;
-        for (const int64_t offset : {1, 8, 9}) {
-          const double v = values[first + offset];
-          if (v > values[best] || std::isnan(v)) best = first + offset;
-        }
-        expected[best] = grads[plane * 12 + window];
-      }
-    }
+    const std::vector<double> expected = max_pool_2x2_gradient(values, grads, 6, 6, 8);
     EXPECT_TRUE(tensors_near(dx, Tensor::from_vector(expected, x.shape(), dtype), 0, 0));
     EXPECT_EQ(dx.to_vector()[96 + 2], grads[24 + 1]);   // the tie goes to the first
     EXPECT_EQ(dx.to_vector()[144 + 4], grads[36 + 2]);
+  }
+}
+
+// Rows of 40 windows, long enough for the vectorised loop of the 2x2 path: windows cycle
+// through a NaN at each of the four places, two NaNs, a 4-way tie and a tie of the last two.
+TEST(MaxPool2d, WholeBlocksBackwardOnLongRowsMatchesTheGeneralWindows) {
+  constexpr int64_t kWidth = 80;
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    std::vector<double> values = random_tensor({1, 2, 2, kWidth}, 36, -1.0, 1.0).to_vector();
+    for (int64_t plane = 0; plane < 2; ++plane) {
+      for (int64_t window = 0; window < kWidth / 2; ++window) {
+        const int64_t top = plane * 2 * kWidth + 2 * window, bottom = top + kWidth;
+        const int64_t places[4] = {top, top + 1, bottom, bottom + 1};
+        const int64_t pattern = (window + plane) % 8;
+        if (pattern < 4) values[places[pattern]] = std::nan("");
+        if (pattern == 4) values[places[1]] = values[places[3]] = std::nan("");
+        if (pattern == 5) {
+          for (const int64_t place : places) values[place] = 2.0;
+        }
+        if (pattern == 6) values[places[2]] = values[places[3]] = 3.0;
+      }
+    }
+    const Tensor x = Tensor::from_vector(values, {1, 2, 2, kWidth}, dtype);
+    const Tensor dy = random_tensor({1, 2, 1, kWidth / 2}, 37, 1.0, 2.0, dtype);
+    const Tensor dx =
+        backend_for(Device::cpu).max_pool2d_backward(x, dy, {.kernel = 2, .stride = 2});
+    const std::vector<double> expected =
+        max_pool_2x2_gradient(values, dy.to_vector(), 2, 2, kWidth);
+    EXPECT_TRUE(tensors_near(dx, Tensor::from_vector(expected, x.shape(), dtype), 0, 0));
   }
 }
 

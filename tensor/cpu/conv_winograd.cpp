@@ -46,11 +46,15 @@ struct Tiling {
   int64_t chunk;        // tiles per chunk, whole panels of nr
 };
 
-// The 16 positions of a chunk's V lie one cache line more than its chunk C floats apart: at
-// chunk C floats (a multiple of 4 KiB from 32 channels on) the 16 stores of an input
-// transform step all fell on one L1 set (the input transforms of torchvision VGG-19 to
-// relu4_1 at batch 8 took a quarter less time so).
-int64_t v_position_stride(const ConvGeometry& g, int64_t chunk) { return chunk * g.C + 16; }
+// The 16 positions of a transform's output (a chunk's V, chunk C floats each; a panel's
+// filter transforms, C mr floats each) lie one cache line more than their size apart: at
+// their size, often a multiple of 4 KiB, the transform's 16 stores of a step all fell on one
+// L1 set (torchvision VGG-19 to relu4_1 at batch 8: its input transforms took a quarter less
+// time so, and conv4_1's forward 4 % less with the filters' gap).
+int64_t position_stride_for(int64_t floats) { return floats + 16; }
+int64_t v_position_stride(const ConvGeometry& g, int64_t chunk) {
+  return position_stride_for(chunk * g.C);
+}
 
 // Channels [begin, end).
 struct Range {
@@ -470,10 +474,7 @@ void run_in_phases(const WinogradPass& pass) {
   const int64_t m_floats = kPositions * rows * t.chunk;
   ScratchBuffer<float> v(pass.chunks * v_floats), m(pass.chunks * m_floats);
   const int64_t input_pieces = piece_count(g.C), output_pieces = piece_count(g.K);
-  // The 16 positions of a panel's filter transforms lie one cache line more than C mr floats
-  // apart: at C mr floats (a multiple of 4 KiB at 256 channels and mr 12) the transform's 16
-  // stores of a step all fell on one L1 set (VGG-19's conv4_1 forward at batch 8: 3 % slower).
-  const int64_t panel_stride = g.C * mr + 16;
+  const int64_t panel_stride = position_stride_for(g.C * mr);
   const FilterPanelTransformFn transform = transform_filter_panel();
 #pragma omp parallel
   {

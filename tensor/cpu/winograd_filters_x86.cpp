@@ -75,8 +75,8 @@ __attribute__((target("avx512f"))) inline void store_four(Four values, __mmask16
   _mm512_mask_storeu_ps(out + 3 * stride, mask, values.v3);
 }
 
-// The 9 taps of filter `filter`, channel c, in lanes 0..8 (the lanes after them are
-// whatever follows in memory, or zero at the end of w, which holds `floats` floats).
+// The 9 taps that start at w[at] in lanes 0..8 (the lanes after them are whatever follows in
+// memory, or zero at the end of w, which holds `floats` floats).
 // Whole loads: masked ones ran at half the speed here (the AMD EPYC of session 13).
 __attribute__((target("avx512f"))) inline __m512 load_taps(const float* w, int64_t floats,
                                                            int64_t at) {

@@ -3,14 +3,15 @@
 // gemm_reference, with transposes, grouped operand and output axes, bias and sizes past every
 // cache block; the float32 convolutions (im2col and direct forward, backward data by both
 // routes, backward weight) with every kernel against the float64 reference convolution;
-// every Winograd filter transform against its definition; the kernel and method choices; and
-// the caching host allocator.
+// every Winograd filter transform and channels-last copy against its definition; the kernel
+// and method choices; and the caching host allocator.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "tensor/cpu/channels_last.h"
 #include "tensor/cpu/conv_packed.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/gemm.h"
@@ -392,6 +393,38 @@ TEST(WinogradFilters, EveryVersionMatchesTheDefinition) {
           }
         }
       }
+    }
+  }
+}
+
+// ---- channels-last copy ----------------------------------------------------------------
+
+TEST(ChannelsLast, EveryVersionMatchesTheDefinition) {
+  // Whole blocks of 16 channels and 16 pixels (16 x 32 x 32, 64 x 2 x 8), a partial channel
+  // group (3, 20, 37), pixel counts that end in a partial block (5 x 7, 1 x 17, 2 x 2), and
+  // rows further apart than W C, whose gaps must stay untouched.
+  constexpr float kUntouched = -7.0f;
+  const std::vector<PlaneExtent> extents = {{16, 32, 32}, {64, 2, 8}, {3, 5, 7},
+                                            {20, 8, 8},   {37, 1, 17}, {32, 2, 2}};
+  uint64_t seed = 950;
+  for (const ChannelsLastCopy& version : supported_channels_last_copies()) {
+    for (const PlaneExtent& e : extents) {
+      SCOPED_TRACE(::testing::Message() << version.name << " C " << e.channels << " H "
+                                        << e.height << " W " << e.width);
+      const std::vector<float> planes = random_floats(e.channels * e.height * e.width, seed++);
+      const int64_t row_stride = (e.width + 2) * e.channels + 5;
+      std::vector<float> out(e.height * row_stride, kUntouched);
+      version.run(planes.data(), e, row_stride, out.data());
+      std::vector<float> expected(out.size(), kUntouched);
+      for (int64_t c = 0; c < e.channels; ++c) {
+        for (int64_t h = 0; h < e.height; ++h) {
+          for (int64_t w = 0; w < e.width; ++w) {
+            expected[h * row_stride + w * e.channels + c] =
+                planes[(c * e.height + h) * e.width + w];
+          }
+        }
+      }
+      for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], expected[i]) << "at " << i;
     }
   }
 }

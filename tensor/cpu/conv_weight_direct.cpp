@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "tensor/cpu/channels_last.h"
 #include "tensor/cpu/conv_packed.h"
 #include "tensor/cpu/host_memory.h"
 
@@ -53,26 +54,23 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
 }
 
 // x_nhwc (count, Hp, Wp, C) = images [n0, n0 + count) of x (N, C, H, W), zero-padded and
-// made channels-last.
+// made channels-last by the fastest copy this CPU runs (channels_last.h).
 void pad_channels_last(const float* x, const ConvGeometry& g, const WeightGrid& grid, int64_t n0,
                        int64_t count, float* x_nhwc) {
+  const ChannelsLastCopyFn copy = supported_channels_last_copies().front().run;
   const int64_t padded_image = grid.pixels * g.C;
+  const int64_t row_floats = grid.Wp * g.C, border = g.padding * g.C;
   for (int64_t n = 0; n < count; ++n) {
     float* out = x_nhwc + n * padded_image;
-    const int64_t row_floats = grid.Wp * g.C, border = g.padding * g.C;
     std::fill(out, out + g.padding * row_floats, 0.0f);  // the zero rows above and below
     std::fill(out + (g.padding + g.H) * row_floats, out + padded_image, 0.0f);
-    // Row by row: the C input rows of h are read in turn into one output row (in cache).
-    for (int64_t h = 0; h < g.H; ++h) {
+    for (int64_t h = 0; h < g.H; ++h) {  // the zero columns left and right of each row
       float* padded_row = out + (g.padding + h) * row_floats;
       std::fill(padded_row, padded_row + border, 0.0f);
       std::fill(padded_row + row_floats - border, padded_row + row_floats, 0.0f);
-      float* row = padded_row + border;
-      for (int64_t c = 0; c < g.C; ++c) {
-        const float* in = x + (((n0 + n) * g.C + c) * g.H + h) * g.W;
-        for (int64_t w = 0; w < g.W; ++w) row[w * g.C + c] = in[w];
-      }
     }
+    copy(x + (n0 + n) * g.C * g.H * g.W, {g.C, g.H, g.W}, row_floats,
+         out + g.padding * row_floats + border);
   }
 }
 

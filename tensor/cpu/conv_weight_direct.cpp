@@ -104,11 +104,18 @@ class GradientRows {
 // channels-last images from n0 on.
 void position_offsets(const ConvGeometry& g, const WeightGrid& grid, int64_t n0, int64_t d0,
                       int64_t depth, int64_t* a_offsets, int64_t* b_offsets) {
+  // (n, p, q) of position d0, then counted on: no division per position.
+  int64_t n = d0 / grid.positions, p = d0 % grid.positions / g.Q, q = d0 % g.Q;
   for (int64_t d = 0; d < depth; ++d) {
-    const int64_t n = (d0 + d) / grid.positions, position = (d0 + d) % grid.positions;
-    const int64_t p = position / g.Q, q = position % g.Q;
-    a_offsets[d] = n * grid.padded_rows * grid.positions + position;
+    a_offsets[d] = n * grid.padded_rows * grid.positions + p * g.Q + q;
     b_offsets[d] = ((n - n0) * grid.pixels + p * g.stride * grid.Wp + q * g.stride) * g.C;
+    if (++q == g.Q) {
+      q = 0;
+      if (++p == g.P) {
+        p = 0;
+        ++n;
+      }
+    }
   }
 }
 

@@ -192,7 +192,10 @@ std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
 // kernels, a kernel wider than the image and its padding on one side (3x7 on 3x1), one case
 // large enough for two threads, more than 256 channels each way (products split along their
 // depth), and two batches of 17 that the direct convolution cuts into chunks of 2 images
-// (the last one short), with stride 1 and 2.
+// (the last one short), with stride 1 and 2. Rows of 16 and 8 outputs run the direct
+// convolution's panels as two segments of nr / 2 (16 for AVX-512, 8 for the others); 15
+// or 7 rows per image give an odd number of segments, whose last panel has one (in the
+// short last chunk too).
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
       {{3, 5, 7, 5}, {9, 5, 3, 3}, {.stride = 1, .padding = 1}},
@@ -210,6 +213,9 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 2, 3, 1}, {3, 2, 3, 7}, {.stride = 1, .padding = 3}},
       {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 1, .padding = 1}},
       {{17, 24, 32, 32}, {8, 24, 3, 3}, {.stride = 2, .padding = 1}},
+      {{3, 5, 15, 16}, {7, 5, 3, 3}, {.stride = 1, .padding = 1}},
+      {{3, 5, 7, 8}, {7, 5, 3, 3}, {.stride = 1, .padding = 1}},
+      {{17, 8, 15, 16}, {8, 8, 3, 3}, {.stride = 1, .padding = 1}},
   };
   return cases;
 }

@@ -4,8 +4,8 @@
 
 namespace fsa {
 
-void copy_channels_last_portable(const float* planes, const PlaneExtent& extent,
-                                 int64_t row_stride, float* out) {
+void copy_channels_last_portable(const float* planes, const PlaneExtent& extent, int64_t row_stride,
+                                 float* out) {
   const int64_t C = extent.channels, H = extent.height, W = extent.width;
   for (int64_t h = 0; h < H; ++h) {
     float* row = out + h * row_stride;

@@ -22,8 +22,8 @@ struct ChannelsLastCopy {
 };
 
 // Plain loops (channels_last.cpp): the reference the others are checked against.
-void copy_channels_last_portable(const float* planes, const PlaneExtent& extent,
-                                 int64_t row_stride, float* out);
+void copy_channels_last_portable(const float* planes, const PlaneExtent& extent, int64_t row_stride,
+                                 float* out);
 
 // The versions that need instruction-set extensions and that this CPU supports
 // (channels_last_x86.cpp: AVX-512; other processors: none).

@@ -17,7 +17,10 @@
 //   over k and the taps with e_r = (a + padding - r) / t and e_s = (b + padding - s) / t
 //   whole numbers: a stride-1 product on dy's planes for each phase, written t apart.
 // Each panel of nr grid positions is accumulated over all taps in a small tile that stays in
-// L1, and its valid columns are then written out.
+// L1, and its valid columns are then written out. Where a pass's output rows are whole runs
+// of nr / 2 positions (ResNet-20's rows of 32 and 16, for AVX-512), a panel is two such runs
+// ("segments") instead, wherever they lie on the grid: the micro-kernel reads each half of a
+// B row from its own run, no position is thrown away, and each half is written as one run.
 //   Chunks: each thread pads a few images at a time into its own planes, small enough to stay
 // in its core's L2 cache, and computes all of their panels, so the B rows come from L2 and
 // the padded copy never goes out to memory. With too few images for that (a batch of one
@@ -210,11 +213,12 @@ struct Pass {
 };
 using Passes = std::deque<Pass>;  // built in place: the packed operands do not move
 
-// tile (rows, nr) = A x the B rows of one panel, summed over every tap slice. Each slice's B
-// rows (kDepthBlock x nr floats, 32 KiB) are read from L2 by the first row panel of mr
-// output channels and found in L1 by the others.
-void multiply_panel(const Operands& operands, const float* b, const MicroKernel& kernel,
-                    float* tile) {
+// tile (rows, nr) = A x the B rows of one panel, summed over every tap slice; the rows'
+// second halves lie b_split after their first. Each slice's B rows (kDepthBlock x nr floats,
+// 32 KiB) are read from L2 by the first row panel of mr output channels and found in L1 by
+// the others.
+void multiply_panel(const Operands& operands, const float* b, int64_t b_split,
+                    const MicroKernel& kernel, float* tile) {
   if (operands.taps == 0) {  // a phase that no tap reaches
     std::fill(tile, tile + operands.row_panels * kernel.mr * kernel.nr, 0.0f);
     return;
@@ -223,7 +227,7 @@ void multiply_panel(const Operands& operands, const float* b, const MicroKernel&
     const int64_t depth = std::min(kDepthBlock, operands.taps - d0);
     for (int64_t k0 = 0; k0 < operands.rows; k0 += kernel.mr) {
       const float* a = operands.packed.get() + (k0 * operands.taps + d0 * kernel.mr);
-      kernel.run_indirect(depth, a, b, operands.offsets.data() + d0, tile + k0 * kernel.nr,
+      kernel.run_indirect(depth, a, b, operands.offsets.data() + d0, b_split, tile + k0 * kernel.nr,
                           kernel.nr, d0 > 0);
     }
   }
@@ -257,15 +261,79 @@ void write_panel(const float* tile, const Output& output, const Grid& grid, int6
   }
 }
 
-void run_panels(const Pass& pass, const float* planes, const Grid& grid, const MicroKernel& kernel,
-                int64_t n0, int64_t count, int64_t g0, float* tile) {
-  multiply_panel(pass.operands, planes + g0, kernel, tile);
-  write_panel(tile, pass.output, grid, n0, count, g0, kernel.nr);
+// A pass's output rows as runs of `length` = nr / 2 positions, when they divide into them.
+struct Segments {
+  int64_t length;
+  int64_t per_row, per_image;
+  static bool fit(const Output& output, const MicroKernel& kernel) {
+    return output.columns % (kernel.nr / 2) == 0;
+  }
+  Segments(const Output& output, const MicroKernel& kernel)
+      : length(kernel.nr / 2), per_row(output.columns / length), per_image(output.rows * per_row) {}
+  // Segment s of a chunk: image n, output row i, first column j.
+  struct Place {
+    int64_t n, i, j;
+  };
+  Place place(int64_t s) const {
+    return {s / per_image, s % per_image / per_row, s % per_row * length};
+  }
+};
+
+// Output (i, j) of image n lies at grid position (n Hs + i) Ws + j of the chunk.
+int64_t grid_position(const Grid& grid, const Segments::Place& place) {
+  return (place.n * grid.Hs + place.i) * grid.Ws + place.j;
 }
 
-// Grid positions of `count` images, rounded up to whole panels.
-int64_t grid_columns(const Grid& grid, int64_t count, const MicroKernel& kernel) {
-  return round_up_to_panels(count * grid.Hs * grid.Ws, kernel.nr);
+// Segment `place`'s outputs, from columns [first, first + length) of tile (rows, nr), plus
+// the bias.
+void write_segment(const float* tile, int64_t first, const Output& output,
+                   const Segments::Place& place, int64_t n0, int64_t length, int64_t nr) {
+  const int64_t t = output.stride;
+  for (int64_t k = 0; k < output.channels; ++k) {
+    const float* in = tile + k * nr + first;
+    float* out =
+        output.data +
+        (((n0 + place.n) * output.channels + k) * output.height + place.i * t + output.row0) *
+            output.width +
+        place.j * t + output.column0;
+    const float b = output.bias != nullptr ? output.bias[k] : 0.0f;
+    if (t == 1) {
+      for (int64_t m = 0; m < length; ++m) out[m] = in[m] + b;
+    } else {
+      for (int64_t m = 0; m < length; ++m) out[m * t] = in[m] + b;
+    }
+  }
+}
+
+// Panel `panel` of the pass over the chunk of `count` images from n0: nr grid positions, or
+// two segments.
+void run_panel(const Pass& pass, const float* planes, const Grid& grid, const MicroKernel& kernel,
+               int64_t n0, int64_t count, int64_t panel, float* tile) {
+  if (!Segments::fit(pass.output, kernel)) {
+    const int64_t g0 = panel * kernel.nr;
+    multiply_panel(pass.operands, planes + g0, kernel.nr / 2, kernel, tile);
+    write_panel(tile, pass.output, grid, n0, count, g0, kernel.nr);
+    return;
+  }
+  const Segments segments(pass.output, kernel);
+  const Segments::Place low = segments.place(2 * panel), high = segments.place(2 * panel + 1);
+  const bool has_high = high.n < count;  // an odd number of segments: the last panel has one
+  const int64_t g_low = grid_position(grid, low);
+  const int64_t split = has_high ? grid_position(grid, high) - g_low : segments.length;
+  multiply_panel(pass.operands, planes + g_low, split, kernel, tile);
+  write_segment(tile, 0, pass.output, low, n0, segments.length, kernel.nr);
+  if (has_high)
+    write_segment(tile, segments.length, pass.output, high, n0, segments.length, kernel.nr);
+}
+
+// The panels of a pass over `count` images.
+int64_t panels_of(const Pass& pass, const Grid& grid, int64_t count, const MicroKernel& kernel) {
+  if (pass.output.rows <= 0 || pass.output.columns <= 0) return 0;  // no outputs
+  if (!Segments::fit(pass.output, kernel)) {
+    return round_up_to_panels(count * grid.Hs * grid.Ws, kernel.nr) / kernel.nr;
+  }
+  const int64_t segments = count * Segments(pass.output, kernel).per_image;
+  return (segments + 1) / 2;
 }
 
 int64_t tile_floats(const Passes& passes, const MicroKernel& kernel) {
@@ -289,10 +357,10 @@ void run_by_chunks(const Source& source, const Grid& grid, const Passes& passes,
       for (int64_t c = 0; c < source.channels; ++c) {
         fill_planes(source, grid, n0, count, c, planes.get());
       }
-      const int64_t columns = grid_columns(grid, count, kernel);
       for (const Pass& pass : passes) {
-        for (int64_t g0 = 0; g0 < columns; g0 += kernel.nr) {
-          run_panels(pass, planes.get(), grid, kernel, n0, count, g0, tile.get());
+        const int64_t panels = panels_of(pass, grid, count, kernel);
+        for (int64_t panel = 0; panel < panels; ++panel) {
+          run_panel(pass, planes.get(), grid, kernel, n0, count, panel, tile.get());
         }
       }
     }
@@ -303,8 +371,10 @@ void run_by_chunks(const Source& source, const Grid& grid, const Passes& passes,
 void run_whole_batch(const Source& source, const Grid& grid, const Passes& passes,
                      const MicroKernel& kernel, bool parallel) {
   const Planes planes(source, grid, kernel);
-  const int64_t panels = grid_columns(grid, source.images, kernel) / kernel.nr;
-  const int64_t work = panels * static_cast<int64_t>(passes.size());
+  std::vector<int64_t> first_item{0};  // the pass's panels are items [first, next first)
+  for (const Pass& pass : passes) {
+    first_item.push_back(first_item.back() + panels_of(pass, grid, source.images, kernel));
+  }
 #pragma omp parallel if (parallel)
   {
 #pragma omp for
@@ -313,10 +383,11 @@ void run_whole_batch(const Source& source, const Grid& grid, const Passes& passe
     }
     ScratchBuffer<float> tile(tile_floats(passes, kernel));
 #pragma omp for schedule(dynamic, 4)
-    for (int64_t item = 0; item < work; ++item) {
-      const Pass& pass = passes[static_cast<size_t>(item / panels)];
-      run_panels(pass, planes.get(), grid, kernel, 0, source.images, item % panels * kernel.nr,
-                 tile.get());
+    for (int64_t item = 0; item < first_item.back(); ++item) {
+      const auto next = std::upper_bound(first_item.begin(), first_item.end(), item);
+      const size_t pass = static_cast<size_t>(next - first_item.begin()) - 1;
+      run_panel(passes[pass], planes.get(), grid, kernel, 0, source.images, item - first_item[pass],
+                tile.get());
     }
   }
 }
@@ -377,8 +448,10 @@ int64_t phase_extent(int64_t extent, int64_t a, int64_t t) {
 
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel) {
   const ForwardGrid fg = forward_grid(g);
-  const int64_t positions = round_up_to_panels(g.N * fg.Hs * fg.Ws, kernel.nr);
-  return static_cast<double>(positions) / static_cast<double>(g.N * g.P * g.Q);
+  const int64_t computed = g.Q % (kernel.nr / 2) == 0  // segments: only the outputs
+                               ? round_up_to_panels(g.N * g.P * g.Q, kernel.nr)
+                               : round_up_to_panels(g.N * fg.Hs * fg.Ws, kernel.nr);
+  return static_cast<double>(computed) / static_cast<double>(g.N * g.P * g.Q);
 }
 
 void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,

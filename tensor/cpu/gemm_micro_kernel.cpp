@@ -12,20 +12,26 @@ namespace {
 constexpr int64_t kPortableRows = 6;
 constexpr int64_t kPortableColumns = 16;
 
+constexpr int64_t kHalfColumns = kPortableColumns / 2;
+
 // c (+)= columns of A x rows of B, found by column_of(d) (its values `a_step` apart) and
-// row_of(d). Fixed trip counts and `omp simd` on the columns let the compiler keep `sums` in
-// vector registers (without the pragma GCC vectorises across rows, badly).
+// row_of(d) (its second half `b_split` after its first). Fixed trip counts and `omp simd` on
+// the columns let the compiler keep `sums` in vector registers (without the pragma GCC
+// vectorises across rows, badly).
 template <typename ColumnOf, typename RowOf>
-void portable_tile(int64_t depth, ColumnOf column_of, int64_t a_step, RowOf row_of,
+void portable_tile(int64_t depth, ColumnOf column_of, int64_t a_step, RowOf row_of, int64_t b_split,
                    float* __restrict c, int64_t ldc, bool accumulate) {
   float sums[kPortableRows][kPortableColumns] = {};
   for (int64_t d = 0; d < depth; ++d) {
     const float* a_d = column_of(d);
-    const float* __restrict b_d = row_of(d);
+    const float* __restrict b_low = row_of(d);
+    const float* __restrict b_high = b_low + b_split;
     for (int64_t i = 0; i < kPortableRows; ++i) {
       const float a_value = a_d[i * a_step];
 #pragma omp simd
-      for (int64_t j = 0; j < kPortableColumns; ++j) sums[i][j] += a_value * b_d[j];
+      for (int64_t j = 0; j < kHalfColumns; ++j) sums[i][j] += a_value * b_low[j];
+#pragma omp simd
+      for (int64_t j = 0; j < kHalfColumns; ++j) sums[i][kHalfColumns + j] += a_value * b_high[j];
     }
   }
   for (int64_t i = 0; i < kPortableRows; ++i) {
@@ -44,15 +50,16 @@ auto packed_columns(const float* a) {
 void portable_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
                      bool accumulate) {
   portable_tile(
-      depth, packed_columns(a), 1, [b](int64_t d) { return b + d * kPortableColumns; }, c, ldc,
-      accumulate);
+      depth, packed_columns(a), 1, [b](int64_t d) { return b + d * kPortableColumns; },
+      kHalfColumns, c, ldc, accumulate);
 }
 
 void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
-                              const int64_t* b_offsets, float* c, int64_t ldc, bool accumulate) {
+                              const int64_t* b_offsets, int64_t b_split, float* c, int64_t ldc,
+                              bool accumulate) {
   portable_tile(
-      depth, packed_columns(a), 1, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc,
-      accumulate);
+      depth, packed_columns(a), 1, [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, b_split,
+      c, ldc, accumulate);
 }
 
 void portable_gathered_kernel(int64_t depth, const float* a, const int64_t* a_offsets, int64_t lda,
@@ -60,7 +67,7 @@ void portable_gathered_kernel(int64_t depth, const float* a, const int64_t* a_of
                               bool accumulate) {
   portable_tile(
       depth, [a, a_offsets](int64_t d) { return a + a_offsets[d]; }, lda,
-      [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, c, ldc, accumulate);
+      [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, kHalfColumns, c, ldc, accumulate);
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 // (depth x mr, depth-major) and nr-wide rows of B:
 //   c[i * ldc + j] (+)= sum over d of a[d * mr + i] * b_d[j],  i < mr, j < nr,
 // where b_d = b + d * nr for a packed B panel (run), or b + b_offsets[d] for rows read in
-// place (run_indirect; the rows need no alignment). A panels and packed B panels are
-// 64-byte aligned; c need not be. run_gathered reads A in place as well: the column of
-// depth d starts at a + a_offsets[d], its mr values lda apart, so a[d * mr + i] above
-// becomes a[a_offsets[d] + i * lda].
+// place (run_indirect, run_gathered; the rows need no alignment). run_indirect's rows may
+// come in two halves: b_d[j] for j >= nr / 2 is read at b_d + b_split + (j - nr / 2), so
+// that one tile can cover two runs of nr / 2 positions that are not adjacent (b_split =
+// nr / 2 for whole rows). A panels and packed B panels are 64-byte aligned; c need not be.
+// run_gathered reads A in place as well: the column of depth d starts at a + a_offsets[d], its mr
+// values lda apart, so a[d * mr + i] above becomes a[a_offsets[d] + i * lda].
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,8 @@ namespace fsa {
 using MicroKernelFn = void (*)(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
                                bool accumulate);
 using IndirectMicroKernelFn = void (*)(int64_t depth, const float* a, const float* b,
-                                       const int64_t* b_offsets, float* c, int64_t ldc,
-                                       bool accumulate);
+                                       const int64_t* b_offsets, int64_t b_split, float* c,
+                                       int64_t ldc, bool accumulate);
 using GatheredMicroKernelFn = void (*)(int64_t depth, const float* a, const int64_t* a_offsets,
                                        int64_t lda, const float* b, const int64_t* b_offsets,
                                        float* c, int64_t ldc, bool accumulate);

@@ -18,17 +18,21 @@ void prefetch(const float* address) {
   _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T0);
 }
 
-// Where row d of B starts: a packed panel, or rows read in place through offsets.
+// Where row d of B starts, and how far its second half lies from its first: a packed panel,
+// or rows read in place through offsets.
 template <int64_t kColumns>
 struct PackedRows {
   const float* b;
   const float* row(int64_t d) const { return b + d * kColumns; }
+  static constexpr int64_t split() { return kColumns / 2; }
 };
 
 struct IndirectRows {
   const float* b;
   const int64_t* offsets;
+  int64_t split_at;
   const float* row(int64_t d) const { return b + offsets[d]; }
+  int64_t split() const { return split_at; }
 };
 
 // Where column d of A starts, and how far apart its values are: a packed panel, or a column
@@ -68,11 +72,11 @@ __attribute__((target("avx512f"))) inline void avx512_tile(int64_t depth, Column
   for (int64_t d = 0; d < depth; ++d) {
     const float* b = rows.row(d);
     const __m512 b_low = _mm512_loadu_ps(b);
-    const __m512 b_high = _mm512_loadu_ps(b + 16);
+    const __m512 b_high = _mm512_loadu_ps(b + rows.split());
     if (d + kPrefetchDistance < depth) {
       const float* ahead = rows.row(d + kPrefetchDistance);
       prefetch(ahead);
-      prefetch(ahead + 16);
+      prefetch(ahead + rows.split());
     }
     const float* a = columns.column(d);
 #pragma GCC unroll 16
@@ -104,9 +108,10 @@ __attribute__((target("avx512f"))) void avx512_kernel(int64_t depth, const float
 template <int64_t kRows>
 __attribute__((target("avx512f"))) void avx512_indirect_kernel(int64_t depth, const float* a,
                                                                const float* b,
-                                                               const int64_t* b_offsets, float* c,
+                                                               const int64_t* b_offsets,
+                                                               int64_t b_split, float* c,
                                                                int64_t ldc, bool accumulate) {
-  avx512_tile<kRows>(depth, PackedColumns<kRows>{a}, IndirectRows{b, b_offsets}, c, ldc,
+  avx512_tile<kRows>(depth, PackedColumns<kRows>{a}, IndirectRows{b, b_offsets, b_split}, c, ldc,
                      accumulate);
 }
 
@@ -116,8 +121,8 @@ __attribute__((target("avx512f"))) void avx512_gathered_kernel(int64_t depth, co
                                                                int64_t lda, const float* b,
                                                                const int64_t* b_offsets, float* c,
                                                                int64_t ldc, bool accumulate) {
-  avx512_tile<kRows>(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets}, c, ldc,
-                     accumulate);
+  avx512_tile<kRows>(depth, GatheredColumns{a, a_offsets, lda},
+                     IndirectRows{b, b_offsets, kAvx512Columns / 2}, c, ldc, accumulate);
 }
 
 // AVX2: 6 x 16 tile, 12 ymm accumulators, 2 ymm for B, 1 broadcast (15 of 16 registers).
@@ -136,8 +141,12 @@ __attribute__((target("avx2,fma"))) inline void avx2_tile(int64_t depth, Columns
   for (int64_t d = 0; d < depth; ++d) {
     const float* b = rows.row(d);
     const __m256 b_low = _mm256_loadu_ps(b);
-    const __m256 b_high = _mm256_loadu_ps(b + 8);
-    if (d + kPrefetchDistance < depth) prefetch(rows.row(d + kPrefetchDistance));
+    const __m256 b_high = _mm256_loadu_ps(b + rows.split());
+    if (d + kPrefetchDistance < depth) {
+      const float* ahead = rows.row(d + kPrefetchDistance);
+      prefetch(ahead);
+      prefetch(ahead + rows.split());
+    }
     const float* a = columns.column(d);
 #pragma GCC unroll 6
     for (int64_t i = 0; i < kAvx2Rows; ++i) {
@@ -165,9 +174,11 @@ __attribute__((target("avx2,fma"))) void avx2_kernel(int64_t depth, const float*
 
 __attribute__((target("avx2,fma"))) void avx2_indirect_kernel(int64_t depth, const float* a,
                                                               const float* b,
-                                                              const int64_t* b_offsets, float* c,
+                                                              const int64_t* b_offsets,
+                                                              int64_t b_split, float* c,
                                                               int64_t ldc, bool accumulate) {
-  avx2_tile(depth, PackedColumns<kAvx2Rows>{a}, IndirectRows{b, b_offsets}, c, ldc, accumulate);
+  avx2_tile(depth, PackedColumns<kAvx2Rows>{a}, IndirectRows{b, b_offsets, b_split}, c, ldc,
+            accumulate);
 }
 
 __attribute__((target("avx2,fma"))) void avx2_gathered_kernel(int64_t depth, const float* a,
@@ -175,8 +186,8 @@ __attribute__((target("avx2,fma"))) void avx2_gathered_kernel(int64_t depth, con
                                                               const float* b,
                                                               const int64_t* b_offsets, float* c,
                                                               int64_t ldc, bool accumulate) {
-  avx2_tile(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets}, c, ldc,
-            accumulate);
+  avx2_tile(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets, kAvx2Columns / 2},
+            c, ldc, accumulate);
 }
 
 }  // namespace

@@ -140,31 +140,47 @@ void copy_strided(const float* in, int64_t t, int64_t count, float* out) {
 }
 
 // Stride t > 1: plane (c, a, b) holds image n0 + n's padded pixel (i t + a, j t + b) at row
-// n Hs + i, position j; zeros after the last image.
+// n Hs + i, position j; zeros after the last image. Each image's rows of the t x t planes are
+// zeroed first, then each input row is dealt out to the t planes of its phase a: pixel w goes
+// to phase b = (w + padding) mod t.
 void split_channel(const Source& source, const Grid& grid, int64_t n0, int64_t count, int64_t c,
                    float* planes) {
-  const int64_t t = source.stride, H = source.height, W = source.width;
-  for (int64_t phase = 0; phase < grid.phases; ++phase) {
-    const int64_t a = phase / t, b = phase % t;
-    float* plane = planes + (c * grid.phases + phase) * grid.plane;
-    // Positions j of a row that hold pixels: column j t + b - padding in [0, W).
-    const ValidRange columns = valid_outputs(b, W, grid.Ws, t, source.padding);
-    for (int64_t n = 0; n < count; ++n) {
-      const float* image = source.data + ((n0 + n) * source.channels + c) * H * W;
-      for (int64_t i = 0; i < grid.Hs; ++i) {
-        float* row = plane + (n * grid.Hs + i) * grid.Ws;
-        const int64_t h = i * t + a - source.padding;
-        if (h < 0 || h >= H || columns.first == columns.last) {
-          std::fill(row, row + grid.Ws, 0.0f);
-          continue;
-        }
-        const float* in = image + h * W + columns.first * t + b - source.padding;
-        std::fill(row, row + columns.first, 0.0f);
-        copy_strided(in, t, columns.last - columns.first, row + columns.first);
-        std::fill(row + columns.last, row + grid.Ws, 0.0f);
+  const int64_t t = source.stride, H = source.height, W = source.width, pad = source.padding;
+  const int64_t image_floats = grid.Hs * grid.Ws;
+  float* channel = planes + c * grid.phases * grid.plane;
+  // Phase b's pixels of a row: the first is w = first, at position `position`.
+  struct PhaseColumns {
+    int64_t first, position, pixels;
+  };
+  std::vector<PhaseColumns> columns;
+  for (int64_t b = 0; b < t; ++b) {
+    const int64_t first = ((b - pad) % t + t) % t, position = (first + pad) / t;
+    const int64_t pixels = first < W ? (W - first + t - 1) / t : 0;
+    columns.push_back(
+        {first, position, std::max<int64_t>(0, std::min(pixels, grid.Ws - position))});
+  }
+  for (int64_t n = 0; n < count; ++n) {
+    for (int64_t phase = 0; phase < grid.phases; ++phase) {
+      float* image = channel + phase * grid.plane + n * image_floats;
+      std::fill(image, image + image_floats, 0.0f);
+    }
+    const float* in = source.data + ((n0 + n) * source.channels + c) * H * W;
+    int64_t a = pad % t, i = pad / t;  // input row h is padded row i t + a
+    for (int64_t h = 0; h < H && i < grid.Hs; ++h) {
+      for (int64_t b = 0; b < t; ++b) {
+        const PhaseColumns& phase = columns[static_cast<size_t>(b)];
+        float* row = channel + (a * t + b) * grid.plane + (n * grid.Hs + i) * grid.Ws;
+        copy_strided(in + h * W + phase.first, t, phase.pixels, row + phase.position);
+      }
+      if (++a == t) {
+        a = 0;
+        ++i;
       }
     }
-    std::fill(plane + count * grid.Hs * grid.Ws, plane + grid.plane, 0.0f);
+  }
+  for (int64_t phase = 0; phase < grid.phases; ++phase) {
+    float* plane = channel + phase * grid.plane;
+    std::fill(plane + count * image_floats, plane + grid.plane, 0.0f);
   }
 }
 

@@ -6,9 +6,13 @@
 //   dw_r (K, S C) = dy (K, N P Q) x_r (N P Q, S C),
 // a product whose depth runs over the output positions and whose operands the micro-kernel
 // reads in place (run_gathered): A's column at position (n, p, q) is dy[n][.][p][q], its
-// values P Q apart, and B's row is the S C values above. Each thread takes a range of
-// positions and sums its own partial dw; the partials are added at the end. A thread makes
-// its images channels-last a few at a time, into a buffer that stays in its core's L2 cache.
+// values P Q apart, and B's row is the S C values above. The R kernel rows' S C columns are
+// cut into segments of nr / 2, and a tile of nr columns takes two segments, of one kernel
+// row or of two (the micro-kernel reads each half of a B row from its own place): with 16
+// channels (S C = 48) the three kernel rows need 5 tiles, not 6. Each thread takes a range
+// of positions and sums its own partial dw, tile by tile; the partials are added at the
+// end. A thread makes its images channels-last a few at a time, into a buffer that stays in
+// its core's L2 cache.
 #include <omp.h>
 
 #include <algorithm>
@@ -33,12 +37,21 @@ constexpr double kPartialCostInMultiplyAdds = 32.0;
 
 // The extents of the product for one convolution and micro-kernel.
 struct WeightGrid {
-  int64_t Hp, Wp;          // padded image
-  int64_t pixels;          // Hp Wp, pixels per padded image
-  int64_t positions;       // P Q, output positions per image
-  int64_t columns;         // S C, the columns (s, c) of one kernel row's product
-  int64_t padded_rows;     // K rounded up to whole micro-panels (mr)
-  int64_t padded_columns;  // S C rounded up to whole micro-panels (nr)
+  int64_t Hp, Wp;            // padded image
+  int64_t pixels;            // Hp Wp, pixels per padded image
+  int64_t positions;         // P Q, output positions per image
+  int64_t columns;           // S C, the columns (s, c) of one kernel row's product
+  int64_t padded_rows;       // K rounded up to whole micro-panels (mr)
+  int64_t segment;           // nr / 2 columns
+  int64_t segments_per_row;  // S C rounded up to whole segments, per kernel row
+  int64_t tiles;             // R segments_per_row segments, two per tile
+  int64_t partial_columns;   // tiles nr: a partial dw's row (one output channel)
+  // Where column j of kernel row r lies in a partial dw's row: segment
+  // r segments_per_row + j / segment, in half (segment index mod 2) of tile (index / 2).
+  int64_t partial_column(int64_t r, int64_t j) const {
+    const int64_t index = r * segments_per_row + j / segment;
+    return index / 2 * 2 * segment + index % 2 * segment + j % segment;
+  }
 };
 
 WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
@@ -49,8 +62,19 @@ WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
   grid.positions = g.P * g.Q;
   grid.columns = g.S * g.C;
   grid.padded_rows = round_up_to_panels(g.K, kernel.mr);
-  grid.padded_columns = round_up_to_panels(grid.columns, kernel.nr);
+  grid.segment = kernel.nr / 2;
+  grid.segments_per_row = round_up_to_panels(grid.columns, grid.segment) / grid.segment;
+  grid.tiles = (g.R * grid.segments_per_row + 1) / 2;
+  grid.partial_columns = grid.tiles * kernel.nr;
   return grid;
+}
+
+// Where segment `index`'s columns start in the channels-last images (relative to a
+// position's pixel): kernel row r one padded row down per r, column j of that row.
+int64_t segment_start(const ConvGeometry& g, const WeightGrid& grid, int64_t index) {
+  const int64_t r = index / grid.segments_per_row;
+  const int64_t j = index % grid.segments_per_row * grid.segment;
+  return r * grid.Wp * g.C + j;
 }
 
 // x_nhwc (count, Hp, Wp, C) = images [n0, n0 + count) of x (N, C, H, W), zero-padded and
@@ -124,18 +148,18 @@ int64_t chunk_images(const ConvGeometry& g, const WeightGrid& grid) {
   return std::clamp<int64_t>(kCacheChunkFloats / (grid.pixels * g.C), 1, g.N);
 }
 
-// partial (R, padded rows, padded columns) += the products of positions [begin, end), a
-// chunk of images at a time.
+// partial (padded rows, partial columns) += the products of positions [begin, end), a chunk
+// of images at a time.
 void accumulate_range(const float* dy_rows, const float* x, const ConvGeometry& g,
                       const WeightGrid& grid, const MicroKernel& kernel, int64_t begin, int64_t end,
                       float* partial) {
   const int64_t images = chunk_images(g, grid), chunk_floats = images * grid.pixels * g.C;
-  // The last B row reads its S C values rounded up to whole panels: up to nr - 1 past.
+  // The last B row's last segment reads up to nr - 1 floats past its S C values.
   ScratchBuffer<float> x_nhwc(chunk_floats + kernel.nr);
   std::fill(x_nhwc.get() + chunk_floats, x_nhwc.get() + chunk_floats + kernel.nr, 0.0f);
   std::vector<int64_t> a_offsets(static_cast<size_t>(kDepthBlock));
   std::vector<int64_t> b_offsets(static_cast<size_t>(kDepthBlock));
-  const int64_t row_stride = grid.padded_columns;
+  const int64_t segments = g.R * grid.segments_per_row;
   for (int64_t n0 = begin / grid.positions; n0 * grid.positions < end; n0 += images) {
     const int64_t count = std::min(images, g.N - n0);
     pad_channels_last(x, g, grid, n0, count, x_nhwc.get());
@@ -143,35 +167,39 @@ void accumulate_range(const float* dy_rows, const float* x, const ConvGeometry& 
     for (int64_t d0 = std::max(begin, n0 * grid.positions); d0 < chunk_end; d0 += kDepthBlock) {
       const int64_t depth = std::min(kDepthBlock, chunk_end - d0);
       position_offsets(g, grid, n0, d0, depth, a_offsets.data(), b_offsets.data());
-      for (int64_t r = 0; r < g.R; ++r) {
-        const float* x_r = x_nhwc.get() + r * grid.Wp * g.C;  // kernel row r: one row down
-        float* out_r = partial + r * grid.padded_rows * row_stride;
-        for (int64_t j0 = 0; j0 < grid.padded_columns; j0 += kernel.nr) {
-          for (int64_t k0 = 0; k0 < grid.padded_rows; k0 += kernel.mr) {
-            kernel.run_gathered(depth, dy_rows + k0 * grid.positions, a_offsets.data(),
-                                grid.positions, x_r + j0, b_offsets.data(),
-                                out_r + k0 * row_stride + j0, row_stride, true);
-          }
+      for (int64_t tile = 0; tile < grid.tiles; ++tile) {
+        const int64_t low = segment_start(g, grid, 2 * tile);
+        const int64_t split =  // an odd segment count leaves the last tile one segment
+            2 * tile + 1 < segments ? segment_start(g, grid, 2 * tile + 1) - low : grid.segment;
+        for (int64_t k0 = 0; k0 < grid.padded_rows; k0 += kernel.mr) {
+          kernel.run_gathered(depth, dy_rows + k0 * grid.positions, a_offsets.data(),
+                              grid.positions, x_nhwc.get() + low, b_offsets.data(), split,
+                              partial + k0 * grid.partial_columns + tile * kernel.nr,
+                              grid.partial_columns, true);
         }
       }
     }
   }
 }
 
-// dw[k][c][r][s] = the sum over the team's partials of partial[r][k][s C + c].
+// dw[k][c][r][s] = the sum over the team's partials of partial[k][column of (r, s C + c)].
 void add_partials(const float* partials, int64_t team, int64_t partial_size, const ConvGeometry& g,
                   const WeightGrid& grid, float* dw) {
+  std::vector<int64_t> columns;  // per (c, r, s), dw's order
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t r = 0; r < g.R; ++r) {
+      for (int64_t s = 0; s < g.S; ++s) columns.push_back(grid.partial_column(r, s * g.C + c));
+    }
+  }
+  const int64_t taps = g.C * g.R * g.S;
 #pragma omp parallel for if (team > 1)
   for (int64_t k = 0; k < g.K; ++k) {
-    for (int64_t r = 0; r < g.R; ++r) {
-      const float* row = partials + (r * grid.padded_rows + k) * grid.padded_columns;
-      for (int64_t s = 0; s < g.S; ++s) {
-        for (int64_t c = 0; c < g.C; ++c) {
-          float sum = 0.0f;
-          for (int64_t t = 0; t < team; ++t) sum += row[t * partial_size + s * g.C + c];
-          dw[((k * g.C + c) * g.R + r) * g.S + s] = sum;
-        }
-      }
+    const float* row = partials + k * grid.partial_columns;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const int64_t column = columns[static_cast<size_t>(tap)];
+      float sum = 0.0f;
+      for (int64_t t = 0; t < team; ++t) sum += row[t * partial_size + column];
+      dw[k * taps + tap] = sum;
     }
   }
 }
@@ -183,7 +211,7 @@ double direct_weight_gradient_overhead(const ConvGeometry& g, const MicroKernel&
   const int64_t per_thread = g.N * grid.positions / omp_get_max_threads();
   const double block = static_cast<double>(std::clamp<int64_t>(per_thread, 1, kDepthBlock));
   const double columns =
-      static_cast<double>(grid.padded_columns) / static_cast<double>(grid.columns);
+      static_cast<double>(grid.partial_columns) / static_cast<double>(g.R * grid.columns);
   return columns * (1.0 + kPartialCostInMultiplyAdds / block);
 }
 
@@ -195,7 +223,7 @@ void conv2d_backward_weight_direct(const float* dy, const float* x, const ConvGe
   const int64_t total = g.N * grid.positions;  // the product's depth
   const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
   const int64_t threads = parallel ? omp_get_max_threads() : 1;
-  const int64_t partial_size = g.R * grid.padded_rows * grid.padded_columns;
+  const int64_t partial_size = grid.padded_rows * grid.partial_columns;
   ScratchBuffer<float> partials(threads * partial_size);
   int64_t team = 1;  // the threads that ran, each with its partial
 #pragma omp parallel num_threads(threads) if (parallel)

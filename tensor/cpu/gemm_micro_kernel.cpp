@@ -63,11 +63,11 @@ void portable_indirect_kernel(int64_t depth, const float* a, const float* b,
 }
 
 void portable_gathered_kernel(int64_t depth, const float* a, const int64_t* a_offsets, int64_t lda,
-                              const float* b, const int64_t* b_offsets, float* c, int64_t ldc,
-                              bool accumulate) {
+                              const float* b, const int64_t* b_offsets, int64_t b_split, float* c,
+                              int64_t ldc, bool accumulate) {
   portable_tile(
       depth, [a, a_offsets](int64_t d) { return a + a_offsets[d]; }, lda,
-      [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, kHalfColumns, c, ldc, accumulate);
+      [b, b_offsets](int64_t d) { return b + b_offsets[d]; }, b_split, c, ldc, accumulate);
 }
 
 }  // namespace

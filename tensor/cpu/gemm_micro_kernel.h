@@ -4,7 +4,7 @@
 // (depth x mr, depth-major) and nr-wide rows of B:
 //   c[i * ldc + j] (+)= sum over d of a[d * mr + i] * b_d[j],  i < mr, j < nr,
 // where b_d = b + d * nr for a packed B panel (run), or b + b_offsets[d] for rows read in
-// place (run_indirect, run_gathered; the rows need no alignment). run_indirect's rows may
+// place (run_indirect, run_gathered; the rows need no alignment). Rows read in place may
 // come in two halves: b_d[j] for j >= nr / 2 is read at b_d + b_split + (j - nr / 2), so
 // that one tile can cover two runs of nr / 2 positions that are not adjacent (b_split =
 // nr / 2 for whole rows). A panels and packed B panels are 64-byte aligned; c need not be.
@@ -24,7 +24,7 @@ using IndirectMicroKernelFn = void (*)(int64_t depth, const float* a, const floa
                                        int64_t ldc, bool accumulate);
 using GatheredMicroKernelFn = void (*)(int64_t depth, const float* a, const int64_t* a_offsets,
                                        int64_t lda, const float* b, const int64_t* b_offsets,
-                                       float* c, int64_t ldc, bool accumulate);
+                                       int64_t b_split, float* c, int64_t ldc, bool accumulate);
 
 struct MicroKernel {
   const char* name;    // e.g. "avx512_12x32"

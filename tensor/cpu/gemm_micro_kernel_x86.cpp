@@ -116,13 +116,11 @@ __attribute__((target("avx512f"))) void avx512_indirect_kernel(int64_t depth, co
 }
 
 template <int64_t kRows>
-__attribute__((target("avx512f"))) void avx512_gathered_kernel(int64_t depth, const float* a,
-                                                               const int64_t* a_offsets,
-                                                               int64_t lda, const float* b,
-                                                               const int64_t* b_offsets, float* c,
-                                                               int64_t ldc, bool accumulate) {
-  avx512_tile<kRows>(depth, GatheredColumns{a, a_offsets, lda},
-                     IndirectRows{b, b_offsets, kAvx512Columns / 2}, c, ldc, accumulate);
+__attribute__((target("avx512f"))) void avx512_gathered_kernel(
+    int64_t depth, const float* a, const int64_t* a_offsets, int64_t lda, const float* b,
+    const int64_t* b_offsets, int64_t b_split, float* c, int64_t ldc, bool accumulate) {
+  avx512_tile<kRows>(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets, b_split},
+                     c, ldc, accumulate);
 }
 
 // AVX2: 6 x 16 tile, 12 ymm accumulators, 2 ymm for B, 1 broadcast (15 of 16 registers).
@@ -181,13 +179,11 @@ __attribute__((target("avx2,fma"))) void avx2_indirect_kernel(int64_t depth, con
             accumulate);
 }
 
-__attribute__((target("avx2,fma"))) void avx2_gathered_kernel(int64_t depth, const float* a,
-                                                              const int64_t* a_offsets, int64_t lda,
-                                                              const float* b,
-                                                              const int64_t* b_offsets, float* c,
-                                                              int64_t ldc, bool accumulate) {
-  avx2_tile(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets, kAvx2Columns / 2},
-            c, ldc, accumulate);
+__attribute__((target("avx2,fma"))) void avx2_gathered_kernel(
+    int64_t depth, const float* a, const int64_t* a_offsets, int64_t lda, const float* b,
+    const int64_t* b_offsets, int64_t b_split, float* c, int64_t ldc, bool accumulate) {
+  avx2_tile(depth, GatheredColumns{a, a_offsets, lda}, IndirectRows{b, b_offsets, b_split}, c, ldc,
+            accumulate);
 }
 
 }  // namespace

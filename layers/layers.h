@@ -44,6 +44,8 @@ class BatchNorm : public Module {
  public:
   explicit BatchNorm(int64_t channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one op (batch_norm_relu): fewer passes over the activation.
+  Tensor forward_relu(const Tensor& x);
   Tensor weight, bias;
 
  private:

@@ -81,7 +81,7 @@ CifarResNet::CifarResNet(int depth, int64_t classes, uint64_t seed) {
 }
 
 Tensor CifarResNet::penultimate(const Tensor& x) {
-  Tensor h = relu(bn1_->forward(conv1_->forward(x)));
+  Tensor h = bn1_->forward_relu(conv1_->forward(x));
   for (const auto& stage : stages_) h = stage->forward(h);
   return global_avg_pool2d(h);
 }
@@ -146,7 +146,7 @@ ImageNetResNet::ImageNetResNet(int depth, int64_t classes, uint64_t seed) {
 }
 
 Tensor ImageNetResNet::penultimate(const Tensor& x) {
-  Tensor h = relu(bn1_->forward(conv1_->forward(x)));
+  Tensor h = bn1_->forward_relu(conv1_->forward(x));
   h = max_pool2d(h, {.kernel = 3, .stride = 2, .padding = 1});
   for (const auto& stage : stages_) h = stage->forward(h);
   return global_avg_pool2d(h);

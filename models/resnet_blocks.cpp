@@ -31,8 +31,8 @@ BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, bool batch_norm,
 
 Tensor BasicBlock::forward(const Tensor& x) {
   Tensor h = conv1_->forward(x);
-  if (bn1_) h = bn1_->forward(h);
-  h = conv2_->forward(relu(h));
+  h = bn1_ ? bn1_->forward_relu(h) : relu(h);
+  h = conv2_->forward(h);
   if (bn2_) h = bn2_->forward(h);
   switch (shortcut_) {
     case Shortcut::identity:
@@ -62,8 +62,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, uint64_t seed)
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor h = relu(bn1_->forward(conv1_->forward(x)));
-  h = relu(bn2_->forward(conv2_->forward(h)));
+  Tensor h = bn1_->forward_relu(conv1_->forward(x));
+  h = bn2_->forward_relu(conv2_->forward(h));
   h = bn3_->forward(conv3_->forward(h));
   return relu(h + (downsample_ ? downsample_->forward(x) : x));
 }

@@ -120,6 +120,16 @@ class Backend {
   virtual BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
                                              const Tensor& var, const Tensor& gamma, double eps,
                                              bool training) const = 0;
+  // The normalisation followed by a ReLU (y = z > 0 ? z : 0, z as batch_norm_forward gives it),
+  // and its backward: batch_norm_backward of dy where y > 0 and 0 elsewhere. The defaults
+  // (backend.cpp) compose the ops above; a backend overrides them where one pass over the
+  // values pays (the CPU's).
+  virtual Tensor batch_norm_relu_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                                         const Tensor& gamma, const Tensor& beta, double eps) const;
+  virtual BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y,
+                                                  const Tensor& x, const Tensor& mean,
+                                                  const Tensor& var, const Tensor& gamma,
+                                                  double eps, bool training) const;
 
   // --- layout -------------------------------------------------------------------------
   virtual Tensor permute(const Tensor& x, const std::vector<int64_t>& order) const = 0;

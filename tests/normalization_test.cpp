@@ -1,6 +1,8 @@
 // normalization_test.cpp: batch norm gradients (training and eval, with and without the
 // affine transform), forward values and the running-statistic update on a hand-computed
-// case, and the error messages.
+// case, and the error messages; batch norm followed by a ReLU as one op (batch_norm_relu):
+// its gradients, the same values and gradients as the two ops, and the Backend's composed
+// defaults (what CUDA runs) against the CPU's fused kernels.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +12,7 @@
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/cpu_backend.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -75,13 +78,13 @@ TEST(BatchNormGrad, EvalWithFrozenParameters) {
   const Tensor gamma = random_tensor({3}, 110, 0.5, 1.5), beta = random_tensor({3}, 111);
   const Tensor running_mean = random_tensor({3}, 112),
                running_var = random_tensor({3}, 113, 0.5, 2);
-  expect_gradients_match(
-      "batch_norm",
-      [&](const Inputs& v) {
-        BatchNormState state{.running_mean = running_mean, .running_var = running_var};
-        return batch_norm(v[0], gamma, beta, state, false);
-      },
-      {random_tensor({2, 3, 2, 2}, 114)});
+  expect_gradients_match("batch_norm",
+                         [&](const Inputs& v) {
+                           BatchNormState state{.running_mean = running_mean,
+                                                .running_var = running_var};
+                           return batch_norm(v[0], gamma, beta, state, false);
+                         },
+                         {random_tensor({2, 3, 2, 2}, 114)});
 }
 
 // x (2,2,1,2): channel 0 holds 1,3,5,7 (mean 4, biased var 5, unbiased 20/3),
@@ -214,6 +217,119 @@ TEST(BatchNormErrors, NameTheOpAndShapes) {
         batch_norm(x, gamma3, beta3, state, false);
       },
       "[batch_norm] tensors of different dtypes");
+}
+
+TEST(BatchNormReluGrad, TrainingAndEval) {
+  const Inputs images = {random_tensor({3, 2, 2, 3}, 120), random_tensor({2}, 121, 0.5, 1.5),
+                         random_tensor({2}, 122)};
+  const Tensor running_mean = random_tensor({2}, 123),
+               running_var = random_tensor({2}, 124, 0.5, 2);
+  for (const bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    expect_gradients_match(
+        "batch_norm_relu",
+        [&](const Inputs& v) {
+          BatchNormState state{.running_mean = running_mean.clone(),
+                               .running_var = running_var.clone()};
+          return batch_norm_relu(v[0], v[1], v[2], state, training);
+        },
+        images);
+  }
+  expect_gradients_match("batch_norm_relu",
+                         [](const Inputs& v) {
+                           BatchNormState state = fresh_state(3);
+                           return batch_norm_relu(v[0], v[1], v[2], state, true);
+                         },
+                         {random_tensor({5, 3}, 125), Tensor(), Tensor()});
+}
+
+TEST(BatchNormReluGrad, EvalWithFrozenParameters) {
+  const Tensor gamma = random_tensor({3}, 126, 0.5, 1.5), beta = random_tensor({3}, 127);
+  const Tensor running_mean = random_tensor({3}, 128),
+               running_var = random_tensor({3}, 129, 0.5, 2);
+  expect_gradients_match("batch_norm_relu",
+                         [&](const Inputs& v) {
+                           BatchNormState state{.running_mean = running_mean,
+                                                .running_var = running_var};
+                           return batch_norm_relu(v[0], gamma, beta, state, false);
+                         },
+                         {random_tensor({2, 3, 2, 2}, 130)});
+}
+
+// The values, gradients and running statistics of relu(batch_norm(...)), in float64 and
+// float32, training and eval (with trained and with frozen parameters).
+TEST(BatchNormRelu, MatchesReluOfBatchNorm) {
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    for (const bool training : {true, false}) {
+      for (const bool frozen : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << (training ? " training" : " eval")
+                                          << (frozen ? " frozen" : ""));
+        const double tolerance = dtype == DType::f64 ? 1e-12 : 1e-6;
+        const Tensor x = random_tensor({4, 3, 5, 5}, 131).to(dtype);
+        const Tensor weights = random_tensor({4, 3, 5, 5}, 132).to(dtype);
+        std::vector<Inputs> grads;
+        std::vector<Tensor> outputs;
+        std::vector<BatchNormState> states;
+        for (const bool fused : {false, true}) {
+          Inputs in = {x.clone(), random_tensor({3}, 133, 0.5, 1.5).to(dtype),
+                       random_tensor({3}, 134).to(dtype)};
+          for (size_t i = 0; i < in.size(); ++i) set_requires_grad(in[i], i == 0 || !frozen);
+          BatchNormState state{.running_mean = random_tensor({3}, 135).to(dtype),
+                               .running_var = random_tensor({3}, 136, 0.5, 2).to(dtype)};
+          const Tensor y = fused ? batch_norm_relu(in[0], in[1], in[2], state, training)
+                                 : relu(batch_norm(in[0], in[1], in[2], state, training));
+          backward(sum(mul(y, weights)));
+          outputs.push_back(y);
+          states.push_back(state);
+          grads.push_back(
+              {grad(in[0]), frozen ? Tensor() : grad(in[1]), frozen ? Tensor() : grad(in[2])});
+        }
+        EXPECT_TRUE(tensors_near(outputs[1], outputs[0], 0.0, 0.0));
+        for (size_t i = 0; i < 3; ++i) {
+          if (!grads[0][i].defined()) continue;
+          EXPECT_TRUE(tensors_near(grads[1][i], grads[0][i], tolerance, tolerance))
+              << "input " << i;
+        }
+        EXPECT_TRUE(tensors_near(states[1].running_mean, states[0].running_mean, 0.0, 0.0));
+        EXPECT_TRUE(tensors_near(states[1].running_var, states[0].running_var, 0.0, 0.0));
+      }
+    }
+  }
+}
+
+// The Backend's defaults compose batch_norm_forward / batch_norm_backward with the ReLU (the
+// CUDA backend runs them); the CPU backend overrides them with one pass. Both agree.
+TEST(BatchNormRelu, BackendDefaultsMatchTheFusedCpuKernels) {
+  const CpuBackend& cpu = cpu_backend();
+  const Backend& composed = cpu;
+  const Tensor x = random_tensor({3, 4, 6, 6}, 140).to(DType::f32);
+  const Tensor dy = random_tensor({3, 4, 6, 6}, 141).to(DType::f32);
+  const Tensor gamma = random_tensor({4}, 142, 0.5, 1.5).to(DType::f32);
+  const Tensor beta = random_tensor({4}, 143).to(DType::f32);
+  const BatchNormStats stats = cpu.batch_norm_stats(x);
+  const Tensor y = cpu.batch_norm_relu_forward(x, stats.mean, stats.var, gamma, beta, 1e-5);
+  EXPECT_TRUE(tensors_near(
+      y, composed.Backend::batch_norm_relu_forward(x, stats.mean, stats.var, gamma, beta, 1e-5),
+      0.0, 0.0));
+  for (const bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    const BatchNormGrads fused =
+        cpu.batch_norm_relu_backward(dy, y, x, stats.mean, stats.var, gamma, 1e-5, training);
+    const BatchNormGrads reference = composed.Backend::batch_norm_relu_backward(
+        dy, y, x, stats.mean, stats.var, gamma, 1e-5, training);
+    EXPECT_TRUE(tensors_near(fused.dx, reference.dx, 1e-6, 1e-6));
+    EXPECT_TRUE(tensors_near(fused.dgamma, reference.dgamma, 1e-6, 1e-6));
+    EXPECT_TRUE(tensors_near(fused.dbeta, reference.dbeta, 1e-6, 1e-6));
+  }
+}
+
+TEST(BatchNormRelu, ErrorsNameTheOp) {
+  BatchNormState state = fresh_state(3, DType::f32);
+  expect_error(
+      [&] {
+        batch_norm_relu(Tensor::zeros({2, 3, 4}), Tensor(), Tensor(), state, true);
+      },
+      "[batch_norm_relu] input must be (N,C) or (N,C,H,W), got (2,3,4)");
 }
 
 }  // namespace

@@ -97,6 +97,23 @@ TEST(SavedState, EvalBatchNormWithFrozenParametersKeepsNotItsInput) {
                      2);
 }
 
+TEST(SavedState, BatchNormReluKeepsWhatTheTwoOpsKept) {
+  const Tensor x = leaf(kActivation, 16);
+  BatchNormState state{.running_mean = frozen({16}, 17),
+                       .running_var = add_scalar(abs(frozen({16}, 18)), 0.1)};
+  const Tensor gamma = frozen({16}, 19), beta = frozen({16}, 20);
+  // Eval with frozen parameters: the output (the ReLU's mask) only.
+  expect_activations(activations_kept([&] {
+                       return batch_norm_relu(mul_scalar(x, 2.0), gamma, beta, state, false);
+                     }),
+                     1);
+  // Training: the product too, which batch norm's backward reads.
+  expect_activations(activations_kept([&] {
+                       return batch_norm_relu(mul_scalar(x, 2.0), gamma, beta, state, true);
+                     }),
+                     2);
+}
+
 TEST(SavedState, GradientsAreUnchanged) {
   // The ops above still give the finite-difference gradients (their own suites check each);
   // here, one chain through all of them against float64.

@@ -1,4 +1,5 @@
-// normalization.h: batch normalisation. Defined in batch_norm.cpp.
+// normalization.h: batch normalisation (batch_norm.cpp), and batch normalisation followed by a
+// ReLU as one op (batch_norm_relu.cpp).
 #pragma once
 
 #include "tensor/tensor.h"
@@ -19,5 +20,10 @@ struct BatchNormState {
 };
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormState& state,
                   bool training);
+
+// relu(batch_norm(x, gamma, beta, state, training)), the same values and gradients, in fewer
+// passes over memory where the backend fuses the two (the CPU's).
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                       BatchNormState& state, bool training);
 
 }  // namespace fsa

@@ -76,6 +76,13 @@ class CpuBackend final : public Backend {
   BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
                                      const Tensor& var, const Tensor& gamma, double eps,
                                      bool training) const override;
+  Tensor batch_norm_relu_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                                 const Tensor& gamma, const Tensor& beta,
+                                 double eps) const override;
+  BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x,
+                                          const Tensor& mean, const Tensor& var,
+                                          const Tensor& gamma, double eps,
+                                          bool training) const override;
 
   // layout.cpp
   Tensor permute(const Tensor& x, const std::vector<int64_t>& order) const override;

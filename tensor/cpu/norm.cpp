@@ -3,7 +3,9 @@
 // tensor's type and the block sums in double.
 // The elementwise passes run in the tensor's type, with per-channel coefficients computed in
 // double.
-// The caller passes undefined gamma/beta for "no affine transform".
+// The caller passes undefined gamma/beta for "no affine transform". The batch_norm_relu_*
+// entries run the ReLU that follows in the same passes: forward, the select after the
+// normalisation; backward, dy masked by the output (y > 0) inside the sums and the dx pass.
 #include <algorithm>
 #include <cmath>
 
@@ -61,6 +63,21 @@ BlockSums<T> gradient_sums(const T* __restrict dy, const T* __restrict x, int64_
   return {sum, products};
 }
 
+// The same sums of g and g (x - mean), g = dy where the ReLU after the normalisation let its
+// output y through (y > 0), 0 elsewhere: the fused batch norm + ReLU's backward.
+template <typename T>
+BlockSums<T> masked_gradient_sums(const T* __restrict dy, const T* __restrict y,
+                                  const T* __restrict x, int64_t count, T mean) {
+  T sum = 0, products = 0;
+#pragma omp simd reduction(+ : sum, products)
+  for (int64_t i = 0; i < count; ++i) {
+    const T g = y[i] > T(0) ? dy[i] : T(0);
+    sum += g;
+    products += g * (x[i] - mean);
+  }
+  return {sum, products};
+}
+
 struct SumPair {
   double first = 0.0, second = 0.0;
 };
@@ -89,12 +106,39 @@ void normalize_run(const T* __restrict in, T* __restrict out, int64_t count, T m
   for (int64_t i = 0; i < count; ++i) out[i] = (in[i] - mean) * scale + shift;
 }
 
+// The same followed by a ReLU, as unary_value computes it (z > 0 ? z : 0).
+template <typename T>
+void normalize_relu_run(const T* __restrict in, T* __restrict out, int64_t count, T mean, T scale,
+                        T shift) {
+  for (int64_t i = 0; i < count; ++i) {
+    const T z = (in[i] - mean) * scale + shift;
+    out[i] = z > T(0) ? z : T(0);
+  }
+}
+
 // dx = scale dy + centred_scale (x - mean) + offset over one run of values.
 template <typename T>
 void input_gradient_run(const T* __restrict dy, const T* __restrict x, T* __restrict dx,
                         int64_t count, T scale, T mean, T centred_scale, T offset) {
   for (int64_t i = 0; i < count; ++i)
     dx[i] = scale * dy[i] + centred_scale * (x[i] - mean) + offset;
+}
+
+// The same and the eval one (dx = scale g) for g = dy masked by the ReLU's output y.
+template <typename T>
+void masked_input_gradient_run(const T* __restrict dy, const T* __restrict y, const T* __restrict x,
+                               T* __restrict dx, int64_t count, T scale, T mean, T centred_scale,
+                               T offset) {
+  for (int64_t i = 0; i < count; ++i) {
+    const T g = y[i] > T(0) ? dy[i] : T(0);
+    dx[i] = scale * g + centred_scale * (x[i] - mean) + offset;
+  }
+}
+
+template <typename T>
+void masked_scale_run(const T* __restrict dy, const T* __restrict y, T* __restrict dx,
+                      int64_t count, T scale) {
+  for (int64_t i = 0; i < count; ++i) dx[i] = (y[i] > T(0) ? dy[i] : T(0)) * scale;
 }
 
 // The data of an optional per-channel tensor (gamma, beta), or null when it is undefined.
@@ -133,27 +177,35 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
   return stats;
 }
 
-Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
-                                      const Tensor& gamma, const Tensor& beta, double eps) const {
+namespace {
+
+// batch_norm_forward, followed by a ReLU in the same pass when `relu`.
+Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& var, const Tensor& gamma,
+                 const Tensor& beta, double eps, bool relu) {
   const ChannelLayout layout(x.shape());
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "batch_norm_forward", [&]<typename T>() {
-    const T* in = x.const_data<T>();
-    const T* means = mean.const_data<T>();
-    const T* vars = var.const_data<T>();
-    const T* gammas = optional_data<T>(gamma);
-    const T* betas = optional_data<T>(beta);
-    T* out = y.data<T>();
-    const int64_t planes = layout.batch * layout.channels;
+  dispatch_float(
+      x.dtype(), relu ? "batch_norm_relu_forward" : "batch_norm_forward", [&]<typename T>() {
+        const T* in = x.const_data<T>();
+        const T* means = mean.const_data<T>();
+        const T* vars = var.const_data<T>();
+        const T* gammas = optional_data<T>(gamma);
+        const T* betas = optional_data<T>(beta);
+        T* out = y.data<T>();
+        const int64_t planes = layout.batch * layout.channels;
 #pragma omp parallel for if (planes * layout.spatial > 32768)
-    for (int64_t plane = 0; plane < planes; ++plane) {
-      const int64_t c = plane % layout.channels;
-      const T scale = static_cast<T>((gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps));
-      const T shift = betas ? betas[c] : T(0);
-      const int64_t base = plane * layout.spatial;
-      normalize_run(in + base, out + base, layout.spatial, means[c], scale, shift);
-    }
-  });
+        for (int64_t plane = 0; plane < planes; ++plane) {
+          const int64_t c = plane % layout.channels;
+          const T scale = static_cast<T>((gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps));
+          const T shift = betas ? betas[c] : T(0);
+          const int64_t base = plane * layout.spatial;
+          if (relu) {
+            normalize_relu_run(in + base, out + base, layout.spatial, means[c], scale, shift);
+          } else {
+            normalize_run(in + base, out + base, layout.spatial, means[c], scale, shift);
+          }
+        }
+      });
   return y;
 }
 
@@ -162,10 +214,9 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const
 //   eval:     dx = dy * gamma * inv_std;
 //   training: dx = gamma * inv_std * (dy - dbeta / M - xhat * dgamma / M),
 //             the extra terms coming from the batch mean and variance depending on x.
-BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x,
-                                               const Tensor& mean, const Tensor& var,
-                                               const Tensor& gamma, double eps,
-                                               bool training) const {
+// batch_norm_backward of dy, or of dy masked by the ReLU's output y (y > 0) when y is defined.
+BatchNormGrads gradients(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& mean,
+                         const Tensor& var, const Tensor& gamma, double eps, bool training) {
   const ChannelLayout layout(x.shape());
   BatchNormGrads grads;
   grads.dx = Tensor::empty(x.shape(), x.dtype());
@@ -173,9 +224,11 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     grads.dgamma = Tensor::empty(Shape{layout.channels}, x.dtype());
     grads.dbeta = Tensor::empty(Shape{layout.channels}, x.dtype());
   }
-  dispatch_float(x.dtype(), "batch_norm_backward", [&]<typename T>() {
+  const char* op = y.defined() ? "batch_norm_relu_backward" : "batch_norm_backward";
+  dispatch_float(x.dtype(), op, [&]<typename T>() {
     const T* in = x.const_data<T>();
     const T* dys = dy.const_data<T>();
+    const T* mask = optional_data<T>(y);
     const T* means = mean.const_data<T>();
     const T* vars = var.const_data<T>();
     const T* gammas = optional_data<T>(gamma);
@@ -188,7 +241,9 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
       const double inv_std = 1.0 / std::sqrt(vars[c] + eps);
       const T channel_mean = means[c];
       const SumPair sums = channel_sums<T>(layout, c, [=](int64_t offset, int64_t count) {
-        return gradient_sums(dys + offset, in + offset, count, channel_mean);
+        return mask ? masked_gradient_sums(dys + offset, mask + offset, in + offset, count,
+                                           channel_mean)
+                    : gradient_sums(dys + offset, in + offset, count, channel_mean);
       });
       const double dy_sum = sums.first, dy_xhat_sum = inv_std * sums.second;
       const double scale = (gammas ? gammas[c] : 1.0) * inv_std;
@@ -199,11 +254,17 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
       const T offset = static_cast<T>(-scale * dy_mean);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t base = (n * layout.channels + c) * layout.spatial;
-        if (training) {
-          input_gradient_run(dys + base, in + base, dxs + base, layout.spatial,
-                             static_cast<T>(scale), means[c], centred_scale, offset);
+        const T run_scale = static_cast<T>(scale);
+        if (training && mask) {
+          masked_input_gradient_run(dys + base, mask + base, in + base, dxs + base, layout.spatial,
+                                    run_scale, means[c], centred_scale, offset);
+        } else if (training) {
+          input_gradient_run(dys + base, in + base, dxs + base, layout.spatial, run_scale, means[c],
+                             centred_scale, offset);
+        } else if (mask) {
+          masked_scale_run(dys + base, mask + base, dxs + base, layout.spatial, run_scale);
         } else {
-          normalize_run(dys + base, dxs + base, layout.spatial, T(0), static_cast<T>(scale), T(0));
+          normalize_run(dys + base, dxs + base, layout.spatial, T(0), run_scale, T(0));
         }
       }
       if (gammas) {
@@ -213,6 +274,33 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x
     }
   });
   return grads;
+}
+
+}  // namespace
+
+Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                                      const Tensor& gamma, const Tensor& beta, double eps) const {
+  return normalize(x, mean, var, gamma, beta, eps, false);
+}
+
+Tensor CpuBackend::batch_norm_relu_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                                           const Tensor& gamma, const Tensor& beta,
+                                           double eps) const {
+  return normalize(x, mean, var, gamma, beta, eps, true);
+}
+
+BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x,
+                                               const Tensor& mean, const Tensor& var,
+                                               const Tensor& gamma, double eps,
+                                               bool training) const {
+  return gradients(dy, Tensor(), x, mean, var, gamma, eps, training);
+}
+
+BatchNormGrads CpuBackend::batch_norm_relu_backward(const Tensor& dy, const Tensor& y,
+                                                    const Tensor& x, const Tensor& mean,
+                                                    const Tensor& var, const Tensor& gamma,
+                                                    double eps, bool training) const {
+  return gradients(dy, y, x, mean, var, gamma, eps, training);
 }
 
 }  // namespace fsa

@@ -1,0 +1,63 @@
+// batch_norm_relu.cpp: relu(batch_norm(x, ...)) as one op, as ResNet blocks use it: the
+// normalisation and the ReLU in one pass over the values, and in backward the ReLU's mask
+// applied inside batch norm's two passes, so that neither the normalised values nor their
+// gradient is ever written out (two passes over the activation fewer each way). It keeps
+// what the two ops kept: x (where batch norm's backward reads it) and the output y.
+#include "autograd/ops/batch_norm_statistics.h"
+#include "autograd/ops/common.h"
+#include "autograd/ops/normalization.h"
+#include "autograd/variable.h"
+
+namespace fsa {
+
+namespace {
+
+struct BatchNormReluBackward final : Node {
+  Tensor x;  // not in eval mode with frozen parameters, whose backward does not read it
+  Tensor y;  // the output: the ReLU's mask (y > 0)
+  Tensor mean, var, gamma;  // mean/var: the batch statistics, or a copy of the running ones
+  double eps = 1e-5;
+  bool training = true;
+  const char* name() const override { return "batch_norm_relu"; }
+  bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
+  std::vector<Tensor> backward(const Tensor& dy) override {
+    const Backend& backend = backend_for(dy.device());
+    if (!reads_x()) {
+      // Eval mode with frozen parameters (the attacks): the ReLU's mask, then batch norm's
+      // per-channel scale (BatchNormBackward's eval path).
+      const Tensor masked = backend.unary_backward(UnaryOp::relu, Tensor(), y, dy, {});
+      const Tensor zero_mean = Tensor::zeros(mean.shape(), mean.dtype(), mean.device());
+      return {backend.batch_norm_forward(masked, zero_mean, var, gamma, Tensor(), eps), Tensor(),
+              Tensor()};
+    }
+    const BatchNormGrads grads =
+        backend.batch_norm_relu_backward(dy, y, x, mean, var, gamma, eps, training);
+    return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),
+            needs_grad(2) ? grads.dbeta : Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                       BatchNormState& state, bool training) {
+  const auto [mean, var] =
+      batch_norm_statistics("batch_norm_relu", x, gamma, beta, state, training);
+  const Backend& backend = backend_for(x.device());
+  Tensor y = backend.batch_norm_relu_forward(x, mean, var, gamma, beta, state.eps);
+  if (auto node = make_node<BatchNormReluBackward>({x, gamma, beta})) {
+    node->training = training;
+    if (node->reads_x()) node->x = x;
+    node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
+    // Eval saves copies: the buffers change in place at the next training step, the graph
+    // must not.
+    node->mean = training ? mean : mean.clone();
+    node->var = training ? var : var.clone();
+    node->gamma = gamma;
+    node->eps = state.eps;
+    attach(y, node);
+  }
+  return y;
+}
+
+}  // namespace fsa

@@ -39,18 +39,12 @@ struct BatchNormBackward final : Node {
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, BatchNormState& state,
                   bool training) {
-  const auto [mean, var] = batch_norm_statistics("batch_norm", x, gamma, beta, state, training);
-  const Backend& backend = backend_for(x.device());
-  Tensor y = backend.batch_norm_forward(x, mean, var, gamma, beta, state.eps);
+  const BatchNormStatistics statistics =
+      batch_norm_statistics("batch_norm", x, gamma, beta, state, training);
+  Tensor y = backend_for(x.device())
+                 .batch_norm_forward(x, statistics.mean, statistics.var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormBackward>({x, gamma, beta})) {
-    node->training = training;
-    if (node->reads_x()) node->x = x;
-    // Eval saves copies: the buffers change in place at the next training step, the graph
-    // must not.
-    node->mean = training ? mean : mean.clone();
-    node->var = training ? var : var.clone();
-    node->gamma = gamma;
-    node->eps = state.eps;
+    save_batch_norm_inputs(*node, x, statistics, gamma, state, training);
     attach(y, node);
   }
   return y;

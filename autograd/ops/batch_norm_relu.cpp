@@ -41,20 +41,14 @@ struct BatchNormReluBackward final : Node {
 
 Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                        BatchNormState& state, bool training) {
-  const auto [mean, var] =
+  const BatchNormStatistics statistics =
       batch_norm_statistics("batch_norm_relu", x, gamma, beta, state, training);
-  const Backend& backend = backend_for(x.device());
-  Tensor y = backend.batch_norm_relu_forward(x, mean, var, gamma, beta, state.eps);
+  Tensor y =
+      backend_for(x.device())
+          .batch_norm_relu_forward(x, statistics.mean, statistics.var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormReluBackward>({x, gamma, beta})) {
-    node->training = training;
-    if (node->reads_x()) node->x = x;
+    save_batch_norm_inputs(*node, x, statistics, gamma, state, training);
     node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
-    // Eval saves copies: the buffers change in place at the next training step, the graph
-    // must not.
-    node->mean = training ? mean : mean.clone();
-    node->var = training ? var : var.clone();
-    node->gamma = gamma;
-    node->eps = state.eps;
     attach(y, node);
   }
   return y;

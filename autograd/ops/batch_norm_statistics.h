@@ -1,5 +1,5 @@
 // batch_norm_statistics.h: what batch_norm.cpp and batch_norm_relu.cpp share: the checks of
-// their inputs and the statistics they normalise with.
+// their inputs, the statistics they normalise with, and what their backward nodes keep.
 #pragma once
 
 #include "autograd/ops/normalization.h"
@@ -15,5 +15,20 @@ struct BatchNormStatistics {
 // statistics.
 BatchNormStatistics batch_norm_statistics(const char* op, const Tensor& x, const Tensor& gamma,
                                           const Tensor& beta, BatchNormState& state, bool training);
+
+// Fills what a batch norm node keeps: x where its backward reads it (node.reads_x(), which
+// needs `training` set first), the statistics (eval: copies, since the running buffers change
+// in place at the next training step and the graph must not), gamma and eps.
+template <typename BatchNormNode>
+void save_batch_norm_inputs(BatchNormNode& node, const Tensor& x,
+                            const BatchNormStatistics& statistics, const Tensor& gamma,
+                            const BatchNormState& state, bool training) {
+  node.training = training;
+  if (node.reads_x()) node.x = x;
+  node.mean = training ? statistics.mean : statistics.mean.clone();
+  node.var = training ? statistics.var : statistics.var.clone();
+  node.gamma = gamma;
+  node.eps = state.eps;
+}
 
 }  // namespace fsa

@@ -20,14 +20,7 @@ struct BatchNormBackward final : Node {
   bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
   std::vector<Tensor> backward(const Tensor& dy) override {
     const Backend& backend = backend_for(dy.device());
-    if (!reads_x()) {
-      // Eval mode with frozen parameters (the attacks): dx = dy gamma / sqrt(var + eps), which
-      // is the eval-mode normalisation of dy with a zero mean and no shift. One pass, and no
-      // sums for dgamma and dbeta.
-      const Tensor zero_mean = Tensor::zeros(mean.shape(), mean.dtype(), mean.device());
-      return {backend.batch_norm_forward(dy, zero_mean, var, gamma, Tensor(), eps), Tensor(),
-              Tensor()};
-    }
+    if (!reads_x()) return {frozen_eval_input_gradient(dy, var, gamma, eps), Tensor(), Tensor()};
     const BatchNormGrads grads =
         backend.batch_norm_backward(dy, x, mean, var, gamma, eps, training);
     return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),

@@ -22,13 +22,9 @@ struct BatchNormReluBackward final : Node {
   bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
   std::vector<Tensor> backward(const Tensor& dy) override {
     const Backend& backend = backend_for(dy.device());
-    if (!reads_x()) {
-      // Eval mode with frozen parameters (the attacks): the ReLU's mask, then batch norm's
-      // per-channel scale (BatchNormBackward's eval path).
+    if (!reads_x()) {  // eval with frozen parameters (the attacks): the mask, then the scale
       const Tensor masked = backend.unary_backward(UnaryOp::relu, Tensor(), y, dy, {});
-      const Tensor zero_mean = Tensor::zeros(mean.shape(), mean.dtype(), mean.device());
-      return {backend.batch_norm_forward(masked, zero_mean, var, gamma, Tensor(), eps), Tensor(),
-              Tensor()};
+      return {frozen_eval_input_gradient(masked, var, gamma, eps), Tensor(), Tensor()};
     }
     const BatchNormGrads grads =
         backend.batch_norm_relu_backward(dy, y, x, mean, var, gamma, eps, training);

@@ -1,4 +1,5 @@
-// batch_norm_statistics.cpp: the input checks and statistics of batch_norm_statistics.h.
+// batch_norm_statistics.cpp: the input checks, statistics and frozen eval gradient of
+// batch_norm_statistics.h.
 #include "autograd/ops/batch_norm_statistics.h"
 
 #include "autograd/grad_mode.h"
@@ -58,6 +59,12 @@ BatchNormStatistics batch_norm_statistics(const char* op, const Tensor& x, const
   update_running(state.running_mean, stats.mean, state.momentum, 1.0);
   update_running(state.running_var, stats.var, state.momentum, count / (count - 1.0));
   return {stats.mean, stats.var};
+}
+
+Tensor frozen_eval_input_gradient(const Tensor& dy, const Tensor& var, const Tensor& gamma,
+                                  double eps) {
+  const Tensor zero_mean = Tensor::zeros(var.shape(), var.dtype(), var.device());
+  return backend_for(dy.device()).batch_norm_forward(dy, zero_mean, var, gamma, Tensor(), eps);
 }
 
 }  // namespace fsa

@@ -16,6 +16,12 @@ struct BatchNormStatistics {
 BatchNormStatistics batch_norm_statistics(const char* op, const Tensor& x, const Tensor& gamma,
                                           const Tensor& beta, BatchNormState& state, bool training);
 
+// dx in eval mode with frozen gamma and beta (the attacks): dy gamma / sqrt(var + eps), which
+// is the eval-mode normalisation of dy with a zero mean and no shift. One pass, and no sums
+// for dgamma and dbeta.
+Tensor frozen_eval_input_gradient(const Tensor& dy, const Tensor& var, const Tensor& gamma,
+                                  double eps);
+
 // Fills what a batch norm node keeps: x where its backward reads it (node.reads_x(), which
 // needs `training` set first), the statistics (eval: copies, since the running buffers change
 // in place at the next training step and the graph must not), gamma and eps.

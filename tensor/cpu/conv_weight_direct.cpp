@@ -45,13 +45,10 @@ struct WeightGrid {
   int64_t segment;           // nr / 2 columns
   int64_t segments_per_row;  // S C rounded up to whole segments, per kernel row
   int64_t tiles;             // R segments_per_row segments, two per tile
-  int64_t partial_columns;   // tiles nr: a partial dw's row (one output channel)
-  // Where column j of kernel row r lies in a partial dw's row: segment
-  // r segments_per_row + j / segment, in half (segment index mod 2) of tile (index / 2).
-  int64_t partial_column(int64_t r, int64_t j) const {
-    const int64_t index = r * segments_per_row + j / segment;
-    return index / 2 * 2 * segment + index % 2 * segment + j % segment;
-  }
+  // A partial dw's row (one output channel): the kernel rows' segments one after the other,
+  // tile by tile (tiles nr columns; the last half is unused for an odd segment count).
+  // Column j of kernel row r lies at r segments_per_row segment + j.
+  int64_t partial_columns;
 };
 
 WeightGrid weight_grid_of(const ConvGeometry& g, const MicroKernel& kernel) {
@@ -182,24 +179,22 @@ void accumulate_range(const float* dy_rows, const float* x, const ConvGeometry& 
   }
 }
 
-// dw[k][c][r][s] = the sum over the team's partials of partial[k][column of (r, s C + c)].
+// dw[k][c][r][s] = the sum over the team's partials of partial[k][r row + s C + c], row =
+// segments_per_row segment columns per kernel row.
 void add_partials(const float* partials, int64_t team, int64_t partial_size, const ConvGeometry& g,
                   const WeightGrid& grid, float* dw) {
-  std::vector<int64_t> columns;  // per (c, r, s), dw's order
-  for (int64_t c = 0; c < g.C; ++c) {
-    for (int64_t r = 0; r < g.R; ++r) {
-      for (int64_t s = 0; s < g.S; ++s) columns.push_back(grid.partial_column(r, s * g.C + c));
-    }
-  }
-  const int64_t taps = g.C * g.R * g.S;
+  const int64_t row_columns = grid.segments_per_row * grid.segment;
 #pragma omp parallel for if (team > 1)
   for (int64_t k = 0; k < g.K; ++k) {
-    const float* row = partials + k * grid.partial_columns;
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      const int64_t column = columns[static_cast<size_t>(tap)];
-      float sum = 0.0f;
-      for (int64_t t = 0; t < team; ++t) sum += row[t * partial_size + column];
-      dw[k * taps + tap] = sum;
+    for (int64_t r = 0; r < g.R; ++r) {
+      const float* row = partials + k * grid.partial_columns + r * row_columns;
+      for (int64_t s = 0; s < g.S; ++s) {
+        for (int64_t c = 0; c < g.C; ++c) {
+          float sum = 0.0f;
+          for (int64_t t = 0; t < team; ++t) sum += row[t * partial_size + s * g.C + c];
+          dw[((k * g.C + c) * g.R + r) * g.S + s] = sum;
+        }
+      }
     }
   }
 }

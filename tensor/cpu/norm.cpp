@@ -252,9 +252,9 @@ BatchNormGrads gradients(const Tensor& dy, const Tensor& y, const Tensor& x, con
       const double dy_mean = dy_sum / count, dy_xhat_mean = dy_xhat_sum / count;
       const T centred_scale = static_cast<T>(-scale * inv_std * dy_xhat_mean);
       const T offset = static_cast<T>(-scale * dy_mean);
+      const T run_scale = static_cast<T>(scale);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t base = (n * layout.channels + c) * layout.spatial;
-        const T run_scale = static_cast<T>(scale);
         if (training && mask) {
           masked_input_gradient_run(dys + base, mask + base, in + base, dxs + base, layout.spatial,
                                     run_scale, means[c], centred_scale, offset);

@@ -2,29 +2,21 @@
 // and differentiates through the batch statistics and updates the running buffers in place;
 // eval uses the running statistics as constants. Backward: one kernel gives dx, dgamma, dbeta
 // (in eval mode without parameter gradients, a per-channel scale of dy).
-#include "autograd/ops/batch_norm_statistics.h"
-#include "autograd/ops/common.h"
-#include "autograd/ops/elementwise.h"
+#include "autograd/ops/batch_norm_common.h"
 #include "autograd/ops/normalization.h"
 
 namespace fsa {
 
 namespace {
 
-struct BatchNormBackward final : Node {
-  Tensor x;  // not in eval mode with frozen parameters, whose backward does not read it
-  Tensor mean, var, gamma;  // mean/var: the batch statistics, or a copy of the running ones
-  double eps = 1e-5;
-  bool training = true;
+struct BatchNormBackward final : BatchNormNode {
   const char* name() const override { return "batch_norm"; }
-  bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
   std::vector<Tensor> backward(const Tensor& dy) override {
     const Backend& backend = backend_for(dy.device());
     if (!reads_x()) return {frozen_eval_input_gradient(dy, var, gamma, eps), Tensor(), Tensor()};
     const BatchNormGrads grads =
         backend.batch_norm_backward(dy, x, mean, var, gamma, eps, training);
-    return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),
-            needs_grad(2) ? grads.dbeta : Tensor()};
+    return requested(grads);
   }
 };
 
@@ -37,7 +29,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
   Tensor y = backend_for(x.device())
                  .batch_norm_forward(x, statistics.mean, statistics.var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormBackward>({x, gamma, beta})) {
-    save_batch_norm_inputs(*node, x, statistics, gamma, state, training);
+    node->save(x, statistics, gamma, state, training);
     attach(y, node);
   }
   return y;

@@ -3,8 +3,7 @@
 // applied inside batch norm's two passes, so that neither the normalised values nor their
 // gradient is ever written out (two passes over the activation fewer each way). It keeps
 // what the two ops kept: x (where batch norm's backward reads it) and the output y.
-#include "autograd/ops/batch_norm_statistics.h"
-#include "autograd/ops/common.h"
+#include "autograd/ops/batch_norm_common.h"
 #include "autograd/ops/normalization.h"
 #include "autograd/variable.h"
 
@@ -12,14 +11,9 @@ namespace fsa {
 
 namespace {
 
-struct BatchNormReluBackward final : Node {
-  Tensor x;  // not in eval mode with frozen parameters, whose backward does not read it
+struct BatchNormReluBackward final : BatchNormNode {
   Tensor y;  // the output: the ReLU's mask (y > 0)
-  Tensor mean, var, gamma;  // mean/var: the batch statistics, or a copy of the running ones
-  double eps = 1e-5;
-  bool training = true;
   const char* name() const override { return "batch_norm_relu"; }
-  bool reads_x() const { return training || needs_grad(1) || needs_grad(2); }
   std::vector<Tensor> backward(const Tensor& dy) override {
     const Backend& backend = backend_for(dy.device());
     if (!reads_x()) {  // eval with frozen parameters (the attacks): the mask, then the scale
@@ -28,8 +22,7 @@ struct BatchNormReluBackward final : Node {
     }
     const BatchNormGrads grads =
         backend.batch_norm_relu_backward(dy, y, x, mean, var, gamma, eps, training);
-    return {needs_grad(0) ? grads.dx : Tensor(), needs_grad(1) ? grads.dgamma : Tensor(),
-            needs_grad(2) ? grads.dbeta : Tensor()};
+    return requested(grads);
   }
 };
 
@@ -43,7 +36,7 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
       backend_for(x.device())
           .batch_norm_relu_forward(x, statistics.mean, statistics.var, gamma, beta, state.eps);
   if (auto node = make_node<BatchNormReluBackward>({x, gamma, beta})) {
-    save_batch_norm_inputs(*node, x, statistics, gamma, state, training);
+    node->save(x, statistics, gamma, state, training);
     node->y = detach(y);  // NOTE: saving y itself would make a cycle y -> node -> y
     attach(y, node);
   }

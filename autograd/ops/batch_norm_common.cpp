@@ -1,6 +1,6 @@
-// batch_norm_statistics.cpp: the input checks, statistics and frozen eval gradient of
-// batch_norm_statistics.h.
-#include "autograd/ops/batch_norm_statistics.h"
+// batch_norm_common.cpp: the input checks, statistics and frozen eval gradient of
+// batch_norm_common.h.
+#include "autograd/ops/batch_norm_common.h"
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/common.h"

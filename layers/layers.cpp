@@ -60,6 +60,10 @@ Tensor BatchNorm::forward_relu(const Tensor& x) {
   return batch_norm_relu(x, weight, bias, state_, is_training());
 }
 
+Tensor BatchNorm::forward_add_relu(const Tensor& x, const Tensor& residual) {
+  return batch_norm_add_relu(x, residual, weight, bias, state_, is_training());
+}
+
 void Sequential::append(std::shared_ptr<Module> child, std::string name) {
   if (name.empty()) name = std::to_string(layers_.size());
   layers_.push_back(register_module(name, std::move(child)));

@@ -46,6 +46,8 @@ class BatchNorm : public Module {
   Tensor forward(const Tensor& x) override;
   // relu(forward(x)) as one op (batch_norm_relu): fewer passes over the activation.
   Tensor forward_relu(const Tensor& x);
+  // relu(forward(x) + residual) as one op (batch_norm_add_relu): the end of a ResNet block.
+  Tensor forward_add_relu(const Tensor& x, const Tensor& residual);
   Tensor weight, bias;
 
  private:

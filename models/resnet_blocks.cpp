@@ -33,17 +33,21 @@ Tensor BasicBlock::forward(const Tensor& x) {
   Tensor h = conv1_->forward(x);
   h = bn1_ ? bn1_->forward_relu(h) : relu(h);
   h = conv2_->forward(h);
-  if (bn2_) h = bn2_->forward(h);
+  const Tensor s = shortcut(x);
+  return bn2_ ? bn2_->forward_add_relu(h, s) : relu(h + s);
+}
+
+Tensor BasicBlock::shortcut(const Tensor& x) {
   switch (shortcut_) {
     case Shortcut::identity:
-      return relu(h + x);
+      return x;
     case Shortcut::option_a:
-      return relu(h + pad_channels(subsample2d(x, 2), pad_channels_, pad_channels_));
+      return pad_channels(subsample2d(x, 2), pad_channels_, pad_channels_);
     case Shortcut::conv_bn:
     case Shortcut::conv_bias:
-      return relu(h + projection_->forward(x));
+      return projection_->forward(x);
   }
-  return h;
+  return x;
 }
 
 Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, uint64_t seed) {
@@ -64,8 +68,7 @@ Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride, uint64_t seed)
 Tensor Bottleneck::forward(const Tensor& x) {
   Tensor h = bn1_->forward_relu(conv1_->forward(x));
   h = bn2_->forward_relu(conv2_->forward(h));
-  h = bn3_->forward(conv3_->forward(h));
-  return relu(h + (downsample_ ? downsample_->forward(x) : x));
+  return bn3_->forward_add_relu(conv3_->forward(h), downsample_ ? downsample_->forward(x) : x);
 }
 
 }  // namespace fsa

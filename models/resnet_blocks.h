@@ -23,6 +23,7 @@ class BasicBlock : public Module {
   Tensor forward(const Tensor& x) override;
 
  private:
+  Tensor shortcut(const Tensor& x);  // what is added before the last ReLU
   std::shared_ptr<Conv2d> conv1_, conv2_;
   std::shared_ptr<BatchNorm> bn1_, bn2_;
   std::shared_ptr<Sequential> projection_;

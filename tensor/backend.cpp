@@ -25,4 +25,12 @@ BatchNormGrads Backend::batch_norm_relu_backward(const Tensor& dy, const Tensor&
   return batch_norm_backward(masked, x, mean, var, gamma, eps, training);
 }
 
+Tensor Backend::batch_norm_add_relu_forward(const Tensor& x, const Tensor& residual,
+                                            const Tensor& mean, const Tensor& var,
+                                            const Tensor& gamma, const Tensor& beta,
+                                            double eps) const {
+  const Tensor normalized = batch_norm_forward(x, mean, var, gamma, beta, eps);
+  return unary_forward(UnaryOp::relu, binary_forward(BinaryOp::add, normalized, residual), {});
+}
+
 }  // namespace fsa

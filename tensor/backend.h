@@ -130,6 +130,13 @@ class Backend {
                                                   const Tensor& x, const Tensor& mean,
                                                   const Tensor& var, const Tensor& gamma,
                                                   double eps, bool training) const;
+  // The normalisation, plus a residual of x's shape, followed by a ReLU: the end of a ResNet
+  // block. Its backward needs no entry of its own: dy masked by y is the residual's gradient,
+  // and batch_norm_backward of it gives the rest.
+  virtual Tensor batch_norm_add_relu_forward(const Tensor& x, const Tensor& residual,
+                                             const Tensor& mean, const Tensor& var,
+                                             const Tensor& gamma, const Tensor& beta,
+                                             double eps) const;
 
   // --- layout -------------------------------------------------------------------------
   virtual Tensor permute(const Tensor& x, const std::vector<int64_t>& order) const = 0;

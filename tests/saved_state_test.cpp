@@ -69,10 +69,8 @@ TEST(SavedState, FrozenConvolutionKeepsNotItsInput) {
   const Conv2dParams same{.stride = 1, .padding = 1};
   // The input of the second convolution is needed only for its weight gradient: frozen
   // weights free it, trained weights keep it.
-  expect_activations(activations_kept([&] {
-                       return conv2d(conv2d(x, w, Tensor(), same), w, Tensor(), same);
-                     }),
-                     1);
+  expect_activations(
+      activations_kept([&] { return conv2d(conv2d(x, w, Tensor(), same), w, Tensor(), same); }), 1);
   const Tensor trained = leaf({16, 16, 3, 3}, 6);
   expect_activations(activations_kept([&] {
                        return conv2d(conv2d(x, w, Tensor(), same), trained, Tensor(), same);
@@ -110,6 +108,25 @@ TEST(SavedState, BatchNormReluKeepsWhatTheTwoOpsKept) {
   // Training: the product too, which batch norm's backward reads.
   expect_activations(activations_kept([&] {
                        return batch_norm_relu(mul_scalar(x, 2.0), gamma, beta, state, true);
+                     }),
+                     2);
+}
+
+TEST(SavedState, BatchNormAddReluKeepsWhatTheThreeOpsKept) {
+  const Tensor x = leaf(kActivation, 21);
+  BatchNormState state{.running_mean = frozen({16}, 22),
+                       .running_var = add_scalar(abs(frozen({16}, 23)), 0.1)};
+  const Tensor gamma = frozen({16}, 24), beta = frozen({16}, 25);
+  // Eval with frozen parameters: the output (the ReLU's mask) only.
+  expect_activations(activations_kept([&] {
+                       return batch_norm_add_relu(mul_scalar(x, 2.0), mul_scalar(x, 3.0), gamma,
+                                                  beta, state, false);
+                     }),
+                     1);
+  // Training: the product that batch norm's backward reads too.
+  expect_activations(activations_kept([&] {
+                       return batch_norm_add_relu(mul_scalar(x, 2.0), mul_scalar(x, 3.0), gamma,
+                                                  beta, state, true);
                      }),
                      2);
 }

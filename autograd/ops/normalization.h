@@ -1,5 +1,5 @@
 // normalization.h: batch normalisation (batch_norm.cpp), and batch normalisation followed by a
-// ReLU as one op (batch_norm_relu.cpp).
+// ReLU (batch_norm_relu.cpp) or by a residual add and a ReLU (batch_norm_add_relu.cpp) as one op.
 #pragma once
 
 #include "tensor/tensor.h"
@@ -25,5 +25,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Batc
 // passes over memory where the backend fuses the two (the CPU's).
 Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                        BatchNormState& state, bool training);
+
+// relu(batch_norm(x, gamma, beta, state, training) + residual), residual of x's shape: the end
+// of a ResNet block, in one pass over the values where the backend fuses it (the CPU's).
+Tensor batch_norm_add_relu(const Tensor& x, const Tensor& residual, const Tensor& gamma,
+                           const Tensor& beta, BatchNormState& state, bool training);
 
 }  // namespace fsa

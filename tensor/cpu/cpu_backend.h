@@ -83,6 +83,9 @@ class CpuBackend final : public Backend {
                                           const Tensor& mean, const Tensor& var,
                                           const Tensor& gamma, double eps,
                                           bool training) const override;
+  Tensor batch_norm_add_relu_forward(const Tensor& x, const Tensor& residual, const Tensor& mean,
+                                     const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                     double eps) const override;
 
   // layout.cpp
   Tensor permute(const Tensor& x, const std::vector<int64_t>& order) const override;

@@ -6,6 +6,7 @@
 // The caller passes undefined gamma/beta for "no affine transform". The batch_norm_relu_*
 // entries run the ReLU that follows in the same passes: forward, the select after the
 // normalisation; backward, dy masked by the output (y > 0) inside the sums and the dx pass.
+// batch_norm_add_relu_forward adds a residual before that select.
 #include <algorithm>
 #include <cmath>
 
@@ -116,6 +117,16 @@ void normalize_relu_run(const T* __restrict in, T* __restrict out, int64_t count
   }
 }
 
+// The same with a residual added before the ReLU (the end of a ResNet block).
+template <typename T>
+void normalize_add_relu_run(const T* __restrict in, const T* __restrict residual, T* __restrict out,
+                            int64_t count, T mean, T scale, T shift) {
+  for (int64_t i = 0; i < count; ++i) {
+    const T z = (in[i] - mean) * scale + shift + residual[i];
+    out[i] = z > T(0) ? z : T(0);
+  }
+}
+
 // dx = scale dy + centred_scale (x - mean) + offset over one run of values.
 template <typename T>
 void input_gradient_run(const T* __restrict dy, const T* __restrict x, T* __restrict dx,
@@ -179,33 +190,57 @@ BatchNormStats CpuBackend::batch_norm_stats(const Tensor& x) const {
 
 namespace {
 
-// batch_norm_forward, followed by a ReLU in the same pass when `relu`.
+// What follows the normalisation in the same pass.
+enum class Epilogue { none, relu, add_relu };
+
+const char* forward_name(Epilogue epilogue) {
+  switch (epilogue) {
+    case Epilogue::none:
+      return "batch_norm_forward";
+    case Epilogue::relu:
+      return "batch_norm_relu_forward";
+    case Epilogue::add_relu:
+      return "batch_norm_add_relu_forward";
+  }
+  return "";
+}
+
+// batch_norm_forward, followed in the same pass by the epilogue (add_relu: `residual`, of x's
+// shape and dtype, is added before the ReLU).
 Tensor normalize(const Tensor& x, const Tensor& mean, const Tensor& var, const Tensor& gamma,
-                 const Tensor& beta, double eps, bool relu) {
+                 const Tensor& beta, double eps, Epilogue epilogue,
+                 const Tensor& residual = Tensor()) {
   const ChannelLayout layout(x.shape());
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(
-      x.dtype(), relu ? "batch_norm_relu_forward" : "batch_norm_forward", [&]<typename T>() {
-        const T* in = x.const_data<T>();
-        const T* means = mean.const_data<T>();
-        const T* vars = var.const_data<T>();
-        const T* gammas = optional_data<T>(gamma);
-        const T* betas = optional_data<T>(beta);
-        T* out = y.data<T>();
-        const int64_t planes = layout.batch * layout.channels;
+  dispatch_float(x.dtype(), forward_name(epilogue), [&]<typename T>() {
+    const T* in = x.const_data<T>();
+    const T* residuals = optional_data<T>(residual);
+    const T* means = mean.const_data<T>();
+    const T* vars = var.const_data<T>();
+    const T* gammas = optional_data<T>(gamma);
+    const T* betas = optional_data<T>(beta);
+    T* out = y.data<T>();
+    const int64_t planes = layout.batch * layout.channels;
 #pragma omp parallel for if (planes * layout.spatial > 32768)
-        for (int64_t plane = 0; plane < planes; ++plane) {
-          const int64_t c = plane % layout.channels;
-          const T scale = static_cast<T>((gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps));
-          const T shift = betas ? betas[c] : T(0);
-          const int64_t base = plane * layout.spatial;
-          if (relu) {
-            normalize_relu_run(in + base, out + base, layout.spatial, means[c], scale, shift);
-          } else {
-            normalize_run(in + base, out + base, layout.spatial, means[c], scale, shift);
-          }
-        }
-      });
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const int64_t c = plane % layout.channels;
+      const T scale = static_cast<T>((gammas ? gammas[c] : 1.0) / std::sqrt(vars[c] + eps));
+      const T shift = betas ? betas[c] : T(0);
+      const int64_t base = plane * layout.spatial;
+      switch (epilogue) {
+        case Epilogue::none:
+          normalize_run(in + base, out + base, layout.spatial, means[c], scale, shift);
+          break;
+        case Epilogue::relu:
+          normalize_relu_run(in + base, out + base, layout.spatial, means[c], scale, shift);
+          break;
+        case Epilogue::add_relu:
+          normalize_add_relu_run(in + base, residuals + base, out + base, layout.spatial, means[c],
+                                 scale, shift);
+          break;
+      }
+    }
+  });
   return y;
 }
 
@@ -280,13 +315,20 @@ BatchNormGrads gradients(const Tensor& dy, const Tensor& y, const Tensor& x, con
 
 Tensor CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
                                       const Tensor& gamma, const Tensor& beta, double eps) const {
-  return normalize(x, mean, var, gamma, beta, eps, false);
+  return normalize(x, mean, var, gamma, beta, eps, Epilogue::none);
 }
 
 Tensor CpuBackend::batch_norm_relu_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
                                            const Tensor& gamma, const Tensor& beta,
                                            double eps) const {
-  return normalize(x, mean, var, gamma, beta, eps, true);
+  return normalize(x, mean, var, gamma, beta, eps, Epilogue::relu);
+}
+
+Tensor CpuBackend::batch_norm_add_relu_forward(const Tensor& x, const Tensor& residual,
+                                               const Tensor& mean, const Tensor& var,
+                                               const Tensor& gamma, const Tensor& beta,
+                                               double eps) const {
+  return normalize(x, mean, var, gamma, beta, eps, Epilogue::add_relu, residual);
 }
 
 BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x,

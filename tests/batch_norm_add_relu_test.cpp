@@ -4,9 +4,6 @@
 // against the CPU's one-pass kernel, and its errors.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <string>
-
 #include "autograd/ops.h"
 #include "autograd/variable.h"
 #include "tensor/backend.h"
@@ -119,37 +116,25 @@ TEST(BatchNormAddRelu, BackendDefaultMatchesTheFusedCpuKernel) {
       0.0, 0.0));
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing: " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(BatchNormAddRelu, ErrorsNameTheOpAndTheShapes) {
   const Tensor x = Tensor::zeros({2, 3, 4, 4});
   BatchNormState state = random_state(3, 240, DType::f32);
-  expect_error(
-      [&] {
+  expect_error_containing(
+      "[batch_norm_add_relu] residual has shape (2,3,2,2) but input has shape (2,3,4,4)", [&] {
         batch_norm_add_relu(x, Tensor::zeros({2, 3, 2, 2}), Tensor(), Tensor(), state, true);
-      },
-      "[batch_norm_add_relu] residual has shape (2,3,2,2) but input has shape (2,3,4,4)");
-  expect_error(
-      [&] {
-        batch_norm_add_relu(x, Tensor::zeros({2, 3, 4, 4}, DType::f64), Tensor(), Tensor(), state,
-                            true);
-      },
-      "[batch_norm_add_relu] tensors of different dtypes");
-  expect_error([&] { batch_norm_add_relu(x, Tensor(), Tensor(), Tensor(), state, true); },
-               "[batch_norm_add_relu] input 'residual' is undefined");
-  expect_error(
-      [&] {
-        batch_norm_add_relu(Tensor::zeros({2, 3, 4}), Tensor::zeros({2, 3, 4}), Tensor(), Tensor(),
-                            state, true);
-      },
-      "[batch_norm_add_relu] input must be (N,C) or (N,C,H,W), got (2,3,4)");
+      });
+  expect_error_containing("[batch_norm_add_relu] tensors of different dtypes", [&] {
+    batch_norm_add_relu(x, Tensor::zeros({2, 3, 4, 4}, DType::f64), Tensor(), Tensor(), state,
+                        true);
+  });
+  expect_error_containing("[batch_norm_add_relu] input 'residual' is undefined", [&] {
+    batch_norm_add_relu(x, Tensor(), Tensor(), Tensor(), state, true);
+  });
+  expect_error_containing("[batch_norm_add_relu] input must be (N,C) or (N,C,H,W), got (2,3,4)",
+                          [&] {
+                            batch_norm_add_relu(Tensor::zeros({2, 3, 4}), Tensor::zeros({2, 3, 4}),
+                                                Tensor(), Tensor(), state, true);
+                          });
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // cli_runner.h: running the built `fsa` binary from a test (exit status and the combined
 // stdout/stderr text), and converting an asset checkpoint for tests that need real weights.
-// Used by cli_test.cpp and pretrained_test.cpp.
+// Used by the CLI tests and pretrained_test.cpp.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -37,6 +38,14 @@ inline CommandResult run_fsa(const std::string& arguments, const std::string& en
   const int status = pclose(pipe);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// A clear failure: exit status 1 and one "fsa: error:" line naming `what`.
+inline void expect_clear_error(const CommandResult& result, const std::string& what) {
+  EXPECT_EQ(result.exit_status, 1) << result.output;
+  EXPECT_NE(result.output.find("fsa: error:"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(what), std::string::npos) << "'" << what << "' not in\n"
+                                                         << result.output;
 }
 
 // True when the converter can run here (Python 3 with numpy and h5py).

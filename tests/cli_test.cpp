@@ -55,14 +55,6 @@ json read_json(const std::string& path) {
   return json::parse(in);
 }
 
-// A clear failure: exit status 1 and one "fsa: error:" line naming `what`.
-void expect_clear_error(const CommandResult& result, const std::string& what) {
-  EXPECT_EQ(result.exit_status, 1) << result.output;
-  EXPECT_NE(result.output.find("fsa: error:"), std::string::npos) << result.output;
-  EXPECT_NE(result.output.find(what), std::string::npos) << "'" << what << "' not in\n"
-                                                         << result.output;
-}
-
 TEST(CliHelp, EverySubcommandHasHelp) {
   const CommandResult top = run_fsa("--help");
   EXPECT_EQ(top.exit_status, 0) << top.output;

@@ -19,17 +19,6 @@
 namespace fsa::testing {
 namespace {
 
-template <typename Action>
-std::string error_message(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an fsa::Error";
-  return "";
-}
-
 // A CIFAR-10 binary file of `count` records: record n has label n % 10 and pixel byte i of
 // record n is (7 n + i) % 256; `extra` stray bytes are appended.
 std::string write_cifar_file(const TempDir& dir, int count, int extra = 0) {

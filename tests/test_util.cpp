@@ -58,4 +58,14 @@ void expect_error_containing(const std::string& needle, const std::function<void
   }
 }
 
+std::string error_message(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected an fsa::Error";
+  return "";
+}
+
 }  // namespace fsa::testing

@@ -28,4 +28,7 @@ Tensor random_away_from_zero(const Shape& shape, uint64_t seed, double gap = 0.1
 // Runs `run` and expects an fsa::Error whose message contains `needle`.
 void expect_error_containing(const std::string& needle, const std::function<void()>& run);
 
+// The message of the fsa::Error that `run` throws; fails the test (and returns "") if none.
+std::string error_message(const std::function<void()>& run);
+
 }  // namespace fsa::testing

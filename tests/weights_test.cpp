@@ -16,18 +16,6 @@
 namespace fsa::testing {
 namespace {
 
-// The message of the fsa::Error thrown by `action` (fails the test if none is thrown).
-template <typename Action>
-std::string error_message(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an fsa::Error";
-  return "";
-}
-
 void copy_prefix(const std::string& from, const std::string& to, size_t bytes) {
   std::ifstream in(from, std::ios::binary);
   std::string data(bytes, '\0');

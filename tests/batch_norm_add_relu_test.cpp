@@ -8,6 +8,7 @@
 #include "autograd/variable.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tests/batch_norm_fusion.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -57,46 +58,14 @@ TEST(BatchNormAddReluGrad, EvalWithFrozenParameters) {
 // The values, gradients and running statistics of relu(batch_norm(...) + residual), in float64
 // and float32, training and eval (with trained and with frozen parameters).
 TEST(BatchNormAddRelu, MatchesReluOfBatchNormPlusResidual) {
-  for (const DType dtype : {DType::f64, DType::f32}) {
-    for (const bool training : {true, false}) {
-      for (const bool frozen : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << (training ? " training" : " eval")
-                                          << (frozen ? " frozen" : ""));
-        const double tolerance = dtype == DType::f64 ? 1e-12 : 1e-6;
-        const Tensor weights = random_tensor({4, 3, 5, 5}, 220).to(dtype);
-        std::vector<Inputs> grads;
-        std::vector<Tensor> outputs;
-        std::vector<BatchNormState> states;
-        for (const bool fused : {false, true}) {
-          Inputs in = {random_tensor({4, 3, 5, 5}, 221).to(dtype),
-                       random_tensor({4, 3, 5, 5}, 222).to(dtype),
-                       random_tensor({3}, 223, 0.5, 1.5).to(dtype),
-                       random_tensor({3}, 224).to(dtype)};
-          for (size_t i = 0; i < in.size(); ++i) set_requires_grad(in[i], i < 2 || !frozen);
-          BatchNormState state = random_state(3, 225, dtype);
-          const Tensor y = fused
-                               ? batch_norm_add_relu(in[0], in[1], in[2], in[3], state, training)
-                               : relu(add(batch_norm(in[0], in[2], in[3], state, training), in[1]));
-          backward(sum(mul(y, weights)));
-          outputs.push_back(y);
-          states.push_back(state);
-          Inputs grad_of_each;
-          for (size_t i = 0; i < in.size(); ++i) {
-            grad_of_each.push_back(i < 2 || !frozen ? grad(in[i]) : Tensor());
-          }
-          grads.push_back(grad_of_each);
-        }
-        EXPECT_TRUE(tensors_near(outputs[1], outputs[0], 0.0, 0.0));
-        for (size_t i = 0; i < grads[0].size(); ++i) {
-          if (!grads[0][i].defined()) continue;
-          EXPECT_TRUE(tensors_near(grads[1][i], grads[0][i], tolerance, tolerance))
-              << "input " << i;
-        }
-        EXPECT_TRUE(tensors_near(states[1].running_mean, states[0].running_mean, 0.0, 0.0));
-        EXPECT_TRUE(tensors_near(states[1].running_var, states[0].running_var, 0.0, 0.0));
-      }
-    }
-  }
+  expect_fused_matches_composed(
+      [](const Inputs& in, BatchNormState& state, bool training) {
+        return batch_norm_add_relu(in[0], in[3], in[1], in[2], state, training);
+      },
+      [](const Inputs& in, BatchNormState& state, bool training) {
+        return relu(add(batch_norm(in[0], in[1], in[2], state, training), in[3]));
+      },
+      1);
 }
 
 // The Backend's default composes batch_norm_forward, the add and the ReLU (the CUDA backend

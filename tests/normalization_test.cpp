@@ -11,6 +11,7 @@
 #include "autograd/variable.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tests/batch_norm_fusion.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -239,42 +240,14 @@ TEST(BatchNormReluGrad, EvalWithFrozenParameters) {
 // The values, gradients and running statistics of relu(batch_norm(...)), in float64 and
 // float32, training and eval (with trained and with frozen parameters).
 TEST(BatchNormRelu, MatchesReluOfBatchNorm) {
-  for (const DType dtype : {DType::f64, DType::f32}) {
-    for (const bool training : {true, false}) {
-      for (const bool frozen : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << (training ? " training" : " eval")
-                                          << (frozen ? " frozen" : ""));
-        const double tolerance = dtype == DType::f64 ? 1e-12 : 1e-6;
-        const Tensor x = random_tensor({4, 3, 5, 5}, 131).to(dtype);
-        const Tensor weights = random_tensor({4, 3, 5, 5}, 132).to(dtype);
-        std::vector<Inputs> grads;
-        std::vector<Tensor> outputs;
-        std::vector<BatchNormState> states;
-        for (const bool fused : {false, true}) {
-          Inputs in = {x.clone(), random_tensor({3}, 133, 0.5, 1.5).to(dtype),
-                       random_tensor({3}, 134).to(dtype)};
-          for (size_t i = 0; i < in.size(); ++i) set_requires_grad(in[i], i == 0 || !frozen);
-          BatchNormState state{.running_mean = random_tensor({3}, 135).to(dtype),
-                               .running_var = random_tensor({3}, 136, 0.5, 2).to(dtype)};
-          const Tensor y = fused ? batch_norm_relu(in[0], in[1], in[2], state, training)
-                                 : relu(batch_norm(in[0], in[1], in[2], state, training));
-          backward(sum(mul(y, weights)));
-          outputs.push_back(y);
-          states.push_back(state);
-          grads.push_back(
-              {grad(in[0]), frozen ? Tensor() : grad(in[1]), frozen ? Tensor() : grad(in[2])});
-        }
-        EXPECT_TRUE(tensors_near(outputs[1], outputs[0], 0.0, 0.0));
-        for (size_t i = 0; i < 3; ++i) {
-          if (!grads[0][i].defined()) continue;
-          EXPECT_TRUE(tensors_near(grads[1][i], grads[0][i], tolerance, tolerance))
-              << "input " << i;
-        }
-        EXPECT_TRUE(tensors_near(states[1].running_mean, states[0].running_mean, 0.0, 0.0));
-        EXPECT_TRUE(tensors_near(states[1].running_var, states[0].running_var, 0.0, 0.0));
-      }
-    }
-  }
+  expect_fused_matches_composed(
+      [](const Inputs& in, BatchNormState& state, bool training) {
+        return batch_norm_relu(in[0], in[1], in[2], state, training);
+      },
+      [](const Inputs& in, BatchNormState& state, bool training) {
+        return relu(batch_norm(in[0], in[1], in[2], state, training));
+      },
+      0);
 }
 
 // The Backend's defaults compose batch_norm_forward / batch_norm_backward with the ReLU (the

@@ -76,7 +76,7 @@ void conv_forward_method(benchmark::State& state, ConvShape s, ConvMethod method
   Tensor y = Tensor::empty({s.n, s.k, s.out(), s.out()});
   const ConvGeometry g = conv_geometry(x.shape(), w.shape(), conv_params(s), "bench");
   for (auto _ : state) {
-    conv2d_forward_f32(x.data<float>(), w.data<float>(), nullptr, g, y.data<float>(),
+    conv2d_forward_f32(x.data<float>(), w.data<float>(), {}, g, y.data<float>(),
                        {.method = method});
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * conv_flops(s)));
@@ -125,7 +125,8 @@ void batch_norm_training(benchmark::State& state, Shape shape) {
   }
 }
 
-// torchvision VGG-19 features to relu4_1 with random weights.
+// torchvision VGG-19 features to relu4_1 with random weights; each convolution and its ReLU
+// as one op, as Vgg19Encoder runs them (its Sequential fuses them).
 struct Vgg19Stack {
   std::vector<Tensor> weights, biases;
   Vgg19Stack() {
@@ -139,7 +140,7 @@ struct Vgg19Stack {
   }
   Tensor forward(Tensor x) const {
     for (size_t i = 0; i < weights.size(); ++i) {
-      x = relu(conv2d(x, weights[i], biases[i], {.stride = 1, .padding = 1}));
+      x = conv2d_relu(x, weights[i], biases[i], {.stride = 1, .padding = 1});
       if (i == 1 || i == 3 || i == 7) x = max_pool2d(x, {.kernel = 2, .stride = 2});
     }
     return x;

@@ -26,6 +26,10 @@ Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, weight, bias, {.stride = options_.stride, .padding = options_.padding});
 }
 
+Tensor Conv2d::forward_relu(const Tensor& x) {
+  return conv2d_relu(x, weight, bias, {.stride = options_.stride, .padding = options_.padding});
+}
+
 Linear::Linear(int64_t in_features, int64_t out_features, uint64_t seed, bool has_bias) {
   weight = Tensor::empty({out_features, in_features});
   init_uniform_fan_in(weight, in_features, seed);
@@ -71,8 +75,17 @@ void Sequential::append(std::shared_ptr<Module> child, std::string name) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& layer : layers_) y = layer->forward(y);
+  for (size_t i = 0; i < layers_.size(); ++i) y = forward_step(i, y);
   return y;
+}
+
+Tensor Sequential::forward_step(size_t& i, const Tensor& x) {
+  auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
+  if (conv != nullptr && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get())) {
+    ++i;
+    return conv->forward_relu(x);
+  }
+  return layers_[i]->forward(x);
 }
 
 }  // namespace fsa

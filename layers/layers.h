@@ -24,6 +24,8 @@ class Conv2d : public Module {
   };
   Conv2d(const Options& options, uint64_t seed);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one op (conv2d_relu): the ReLU applied as each output is stored.
+  Tensor forward_relu(const Tensor& x);
   const Options& options() const { return options_; }
   Tensor weight, bias;
 
@@ -95,11 +97,16 @@ class UpsampleNearest : public Module {
   int64_t scale_;
 };
 
-// Children run in order; named by their index ("0", "1", ...) unless given a name.
+// Children run in order; named by their index ("0", "1", ...) unless given a name. A Conv2d
+// followed by a ReLU runs as one op (Conv2d::forward_relu), with the same values and gradients.
 class Sequential : public Module {
  public:
   void append(std::shared_ptr<Module> child, std::string name = "");
   Tensor forward(const Tensor& x) override;
+  // Runs layer i on x, or layers i and i + 1 when they are a Conv2d and a ReLU; leaves i at
+  // the last layer run, so that a caller stepping through the layers (taps) sees the ReLU's
+  // output at the ReLU's index.
+  Tensor forward_step(size_t& i, const Tensor& x);
   size_t size() const { return layers_.size(); }
   Module& at(size_t i) { return *layers_[i]; }
 

@@ -109,7 +109,7 @@ VnnResNet::VnnResNet(const std::string& variant, uint64_t seed) {
 }
 
 Tensor VnnResNet::penultimate(const Tensor& x) {
-  Tensor h = relu(conv1_->forward(x));
+  Tensor h = conv1_->forward_relu(x);
   for (const auto& stage : stages_) h = stage->forward(h);
   return relu(linear1_->forward(flatten(h)));
 }

@@ -30,8 +30,7 @@ BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, bool batch_norm,
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor h = conv1_->forward(x);
-  h = bn1_ ? bn1_->forward_relu(h) : relu(h);
+  Tensor h = bn1_ ? bn1_->forward_relu(conv1_->forward(x)) : conv1_->forward_relu(x);
   h = conv2_->forward(h);
   const Tensor s = shortcut(x);
   return bn2_ ? bn2_->forward_add_relu(h, s) : relu(h + s);

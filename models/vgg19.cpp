@@ -62,7 +62,7 @@ std::map<std::string, Tensor> Vgg19Encoder::forward_taps(const Tensor& x) {
   Tensor y = x;
   size_t next_tap = 0;
   for (size_t i = 0; i < body_->size(); ++i) {
-    y = body_->at(i).forward(y);
+    y = body_->forward_step(i, y);
     if (next_tap < taps_.size() && taps_[next_tap].first == i) taps[taps_[next_tap++].second] = y;
   }
   return taps;

@@ -12,6 +12,11 @@ const Backend& backend_for(Device device) {
   return cuda_backend();
 }
 
+Tensor Backend::conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                                    const Conv2dParams& p) const {
+  return unary_forward(UnaryOp::relu, conv2d_forward(x, w, b, p), {});
+}
+
 Tensor Backend::batch_norm_relu_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
                                         const Tensor& gamma, const Tensor& beta, double eps) const {
   return unary_forward(UnaryOp::relu, batch_norm_forward(x, mean, var, gamma, beta, eps), {});

@@ -93,6 +93,10 @@ class Backend {
                                       const Conv2dParams& p) const = 0;
   virtual Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
                                         const Conv2dParams& p) const = 0;
+  // relu(conv2d_forward(...)) (z > 0 ? z : 0). The default (backend.cpp) composes the two; a
+  // backend overrides it where the ReLU can be applied as each output is stored (the CPU's).
+  virtual Tensor conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                                     const Conv2dParams& p) const;
 
   // --- spatial ------------------------------------------------------------------------
   virtual Tensor reflection_pad2d_forward(const Tensor& x, int64_t pad) const = 0;

@@ -240,6 +240,7 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
     const Tensor x = random_tensor(c.x, seed += 4), w = random_tensor(c.w, seed + 1);
     const Tensor b = random_tensor({g.K}, seed + 2), dy = random_tensor(y_shape, seed + 3);
     const Tensor y64 = backend.conv2d_forward(x, w, b, c.params);
+    const Tensor rectified64 = backend.conv2d_relu_forward(x, w, b, c.params);
     const Tensor dx64 = backend.conv2d_backward_data(dy, w, c.x, c.params);
     const Tensor dw64 = backend.conv2d_backward_weight(dy, x, c.w, c.params);
     const Tensor x32 = x.to(DType::f32), w32 = w.to(DType::f32), b32 = b.to(DType::f32);
@@ -252,14 +253,18 @@ TEST(PackedConv, EveryMicroKernelMatchesFloat64Reference) {
                      << c << " " << kernel.name << " method " << static_cast<int>(method));
         const ConvOptions options{.kernel = &kernel, .method = method};
         Tensor y = Tensor::full(y_shape, 5.0), dx = Tensor::full(c.x, 5.0);
-        Tensor dw = Tensor::full(c.w, 5.0);
-        conv2d_forward_f32(x32.data<float>(), w32.data<float>(), b32.data<float>(), g,
+        Tensor dw = Tensor::full(c.w, 5.0), rectified = Tensor::full(y_shape, 5.0);
+        conv2d_forward_f32(x32.data<float>(), w32.data<float>(), {.bias = b32.data<float>()}, g,
                            y.data<float>(), options);
+        conv2d_forward_f32(x32.data<float>(), w32.data<float>(),
+                           {.bias = b32.data<float>(), .relu = true}, g, rectified.data<float>(),
+                           options);
         conv2d_backward_data_f32(dy32.data<float>(), w32.data<float>(), g, dx.data<float>(),
                                  options);
         conv2d_backward_weight_f32(dy32.data<float>(), x32.data<float>(), g, dw.data<float>(),
                                    options);
         EXPECT_TRUE(near_float64(y, y64, 1e-5));
+        EXPECT_TRUE(near_float64(rectified, rectified64, 1e-5));
         EXPECT_TRUE(near_float64(dx, dx64, 1e-5));
         EXPECT_TRUE(near_float64(dw, dw64, 1e-4));
       }

@@ -78,6 +78,20 @@ TEST(SavedState, FrozenConvolutionKeepsNotItsInput) {
                      2);
 }
 
+TEST(SavedState, Conv2dReluKeepsWhatTheTwoOpsKept) {
+  const Tensor x = leaf(kActivation, 26);
+  const Tensor w = frozen({16, 16, 3, 3}, 27);
+  const Conv2dParams same{.stride = 1, .padding = 1};
+  // Frozen weights: the output (the ReLU's mask) only.
+  expect_activations(
+      activations_kept([&] { return conv2d_relu(mul_scalar(x, 2.0), w, Tensor(), same); }), 1);
+  // Trained weights: the input too, for the weight gradient.
+  const Tensor trained = leaf({16, 16, 3, 3}, 28);
+  expect_activations(
+      activations_kept([&] { return conv2d_relu(mul_scalar(x, 2.0), trained, Tensor(), same); }),
+      2);
+}
+
 TEST(SavedState, EvalBatchNormWithFrozenParametersKeepsNotItsInput) {
   const Tensor x = leaf(kActivation, 7);
   BatchNormState state{.running_mean = frozen({16}, 8),

@@ -1,5 +1,5 @@
-// linear_algebra.h: matrix products and convolution. Defined in matmul.cpp, linear.cpp and
-// conv2d.cpp.
+// linear_algebra.h: matrix products and convolution. Defined in matmul.cpp, linear.cpp,
+// conv2d.cpp and conv2d_relu.cpp.
 #pragma once
 
 #include "tensor/params.h"
@@ -13,5 +13,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 // x (N,C,H,W), w (K,C,R,S), b (K) or undefined -> (N,K,P,Q), zero padding.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
+// relu(conv2d(x, w, b, p)), the same values and gradients, in one pass over the output where
+// the backend fuses the two (the CPU's).
+Tensor conv2d_relu(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
 
 }  // namespace fsa

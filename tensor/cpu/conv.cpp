@@ -1,6 +1,7 @@
-// conv.cpp: 2-D convolution (PyTorch cross-correlation, zero padding). float32 runs the
-// packed implicit-im2col GEMM of conv_packed.cpp; float64 runs the reference here, im2col +
-// the reference GEMM one image at a time, which is also the tests' oracle:
+// conv.cpp: 2-D convolution (PyTorch cross-correlation, zero padding), and the convolution
+// followed by a ReLU. float32 runs the packed implicit-im2col GEMM of conv_packed.cpp; float64
+// runs the reference here, im2col + the reference GEMM one image at a time, which is also the
+// tests' oracle:
 //   forward          y_n (K, PQ) = w (K, CRS) col(x_n) (CRS, PQ) + b
 //   backward data    dx_n = col2im(w^T dy_n), the adjoint of im2col
 //   backward weight  dw (K, CRS) = sum_n dy_n col(x_n)^T
@@ -130,21 +131,38 @@ void reference_backward_weight(const T* dy, const T* x, const ConvGeometry& g, T
   }
 }
 
+// The forward, followed by a ReLU when `relu`: float32 applies it as it stores each output,
+// the reference in a pass after it.
+Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, bool relu,
+               const char* op) {
+  const ConvGeometry g = conv_geometry(x.shape(), w.shape(), p, op);
+  Tensor y = Tensor::empty(Shape{g.N, g.K, g.P, g.Q}, x.dtype());  // (N, K, P, Q)
+  dispatch_float(x.dtype(), op, [&]<typename T>() {
+    const T* bias = b.defined() ? b.const_data<T>() : nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+      conv2d_forward_f32(x.const_data<T>(), w.const_data<T>(), {.bias = bias, .relu = relu}, g,
+                         y.data<T>());
+    } else {
+      reference_forward(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
+      if (relu) {
+        T* values = y.data<T>();
+        for (int64_t i = 0; i < y.numel(); ++i) values[i] = values[i] > T(0) ? values[i] : T(0);
+      }
+    }
+  });
+  return y;
+}
+
 }  // namespace
 
 Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b,
                                   const Conv2dParams& p) const {
-  const ConvGeometry g = conv_geometry(x.shape(), w.shape(), p, "conv2d_forward");
-  Tensor y = Tensor::empty(Shape{g.N, g.K, g.P, g.Q}, x.dtype());  // (N, K, P, Q)
-  dispatch_float(x.dtype(), "conv2d_forward", [&]<typename T>() {
-    const T* bias = b.defined() ? b.const_data<T>() : nullptr;
-    if constexpr (std::is_same_v<T, float>) {
-      conv2d_forward_f32(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
-    } else {
-      reference_forward(x.const_data<T>(), w.const_data<T>(), bias, g, y.data<T>());
-    }
-  });
-  return y;
+  return forward(x, w, b, p, false, "conv2d_forward");
+}
+
+Tensor CpuBackend::conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                                       const Conv2dParams& p) const {
+  return forward(x, w, b, p, true, "conv2d_relu_forward");
 }
 
 Tensor CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape,

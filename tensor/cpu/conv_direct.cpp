@@ -217,7 +217,7 @@ struct Output {
   int64_t channels, height, width;  // the output tensor, per image
   int64_t rows, columns;
   int64_t stride, row0, column0;
-  const float* bias;  // per channel, or null
+  OutputEpilogue epilogue;
 };
 
 struct Pass {
@@ -250,7 +250,7 @@ void multiply_panel(const Operands& operands, const float* b, int64_t b_split,
 }
 
 // The outputs among the chunk's grid positions [g0, g0 + nr) (n < count, i < rows, j <
-// columns), from tile (rows, nr), plus the bias.
+// columns), from tile (rows, nr), through the epilogue.
 void write_panel(const float* tile, const Output& output, const Grid& grid, int64_t n0,
                  int64_t count, int64_t g0, int64_t nr) {
   for (int64_t j = 0; j < nr;) {  // one piece per grid row
@@ -262,16 +262,11 @@ void write_panel(const float* tile, const Output& output, const Grid& grid, int6
         p < output.rows ? std::max<int64_t>(0, std::min(length, output.columns - q)) : 0;
     const int64_t t = output.stride, out_row = p * t + output.row0;
     for (int64_t k = 0; valid > 0 && k < output.channels; ++k) {
-      const float* in = tile + k * nr + j;
       float* out = output.data +
                    (((n0 + n) * output.channels + k) * output.height + out_row) * output.width +
                    q * t + output.column0;
-      const float b = output.bias != nullptr ? output.bias[k] : 0.0f;
-      if (t == 1) {
-        for (int64_t i = 0; i < valid; ++i) out[i] = in[i] + b;
-      } else {
-        for (int64_t i = 0; i < valid; ++i) out[i * t] = in[i] + b;
-      }
+      store_outputs(tile + k * nr + j, valid, output.epilogue.bias_of(k), output.epilogue.relu, out,
+                    t);
     }
     j += length;
   }
@@ -300,24 +295,19 @@ int64_t grid_position(const Grid& grid, const Segments::Place& place) {
   return (place.n * grid.Hs + place.i) * grid.Ws + place.j;
 }
 
-// Segment `place`'s outputs, from columns [first, first + length) of tile (rows, nr), plus
-// the bias.
+// Segment `place`'s outputs, from columns [first, first + length) of tile (rows, nr), through
+// the epilogue.
 void write_segment(const float* tile, int64_t first, const Output& output,
                    const Segments::Place& place, int64_t n0, int64_t length, int64_t nr) {
   const int64_t t = output.stride;
   for (int64_t k = 0; k < output.channels; ++k) {
-    const float* in = tile + k * nr + first;
     float* out =
         output.data +
         (((n0 + place.n) * output.channels + k) * output.height + place.i * t + output.row0) *
             output.width +
         place.j * t + output.column0;
-    const float b = output.bias != nullptr ? output.bias[k] : 0.0f;
-    if (t == 1) {
-      for (int64_t m = 0; m < length; ++m) out[m] = in[m] + b;
-    } else {
-      for (int64_t m = 0; m < length; ++m) out[m * t] = in[m] + b;
-    }
+    store_outputs(tile + k * nr + first, length, output.epilogue.bias_of(k), output.epilogue.relu,
+                  out, t);
   }
 }
 
@@ -470,8 +460,8 @@ double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel) {
   return static_cast<double>(computed) / static_cast<double>(g.N * g.P * g.Q);
 }
 
-void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
-                           float* y, const MicroKernel& kernel) {
+void conv2d_forward_direct(const float* x, const float* w, const OutputEpilogue& epilogue,
+                           const ConvGeometry& g, float* y, const MicroKernel& kernel) {
   const Source source{x, g.N, g.C, g.H, g.W, g.padding, g.stride};
   const ForwardGrid fg = forward_grid(g);
   const bool parallel = g.K * g.col_rows() * g.N * g.P * g.Q >= kParallelWork;
@@ -495,7 +485,7 @@ void conv2d_forward_direct(const float* x, const float* w, const float* bias, co
                              .stride = 1,
                              .row0 = 0,
                              .column0 = 0,
-                             .bias = bias});
+                             .epilogue = epilogue});
   run(source, plan, passes, kernel, parallel);
 }
 
@@ -556,7 +546,7 @@ void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeom
                                  .stride = t,
                                  .row0 = a,
                                  .column0 = b,
-                                 .bias = nullptr});
+                                 .epilogue = {}});
     }
   }
   run(source, plan, passes, kernel, parallel);

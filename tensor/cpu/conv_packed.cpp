@@ -203,7 +203,7 @@ void backward_data_as_convolution(const float* dy, const float* w, const ConvGeo
                                 : options.method;
   if (method == ConvMethod::winograd && winograd_applies(transposed)) {
     const FilterLayout flipped{.output_stride = 9, .input_stride = g.C * 9, .flipped = true};
-    return conv2d_forward_winograd(dy, w, flipped, nullptr, transposed, dx, kernel);
+    return conv2d_forward_winograd(dy, w, flipped, {}, transposed, dx, kernel);
   }
   ScratchBuffer<float> flipped(g.C * g.K * g.R * g.S);  // (C, K, R, S)
   for (int64_t k = 0; k < g.K; ++k) {
@@ -216,8 +216,7 @@ void backward_data_as_convolution(const float* dy, const float* w, const ConvGeo
       }
     }
   }
-  conv2d_forward_f32(dy, flipped.get(), nullptr, transposed, dx,
-                     {.kernel = &kernel, .method = method});
+  conv2d_forward_f32(dy, flipped.get(), {}, transposed, dx, {.kernel = &kernel, .method = method});
 }
 
 // dx = col2im(w^T dy) for any stride, a chunk of images per GEMM.
@@ -292,15 +291,15 @@ ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKerne
                                                               : ConvMethod::im2col;
 }
 
-void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
-                        float* y, const ConvOptions& options) {
+void conv2d_forward_f32(const float* x, const float* w, const OutputEpilogue& epilogue,
+                        const ConvGeometry& g, float* y, const ConvOptions& options) {
   const MicroKernel& kernel = options.kernel != nullptr ? *options.kernel : micro_kernel_for(g.K);
   const ConvMethod method =
       options.method == ConvMethod::automatic ? choose_conv_method(g, kernel) : options.method;
   if (method == ConvMethod::winograd && winograd_applies(g)) {
-    return conv2d_forward_winograd(x, w, weights_layout(g), bias, g, y, kernel);
+    return conv2d_forward_winograd(x, w, weights_layout(g), epilogue, g, y, kernel);
   }
-  if (method != ConvMethod::im2col) return conv2d_forward_direct(x, w, bias, g, y, kernel);
+  if (method != ConvMethod::im2col) return conv2d_forward_direct(x, w, epilogue, g, y, kernel);
   const int64_t pixels = g.col_cols();
   const StridedOperand weights(w, {.stride = g.col_rows()}, {.stride = 1});  // (K, CRS)
   const Im2colOperand columns(x, g, /*pixels_as_depth=*/false);              // (CRS, N PQ)
@@ -309,8 +308,18 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, const
       .data = y,
       .row_stride = pixels,
       .columns = {.stride = 1, .group = pixels, .group_stride = g.output_size()},
-      .row_bias = bias};
+      .row_bias = epilogue.bias};
   gemm_packed(g.K, g.N * pixels, g.col_rows(), weights, columns, output, &kernel);
+  // The GEMM's output is summed over depth slices, so the ReLU takes a pass of its own here
+  // (im2col runs only the first layers, whose inputs have few channels).
+  if (epilogue.relu) {
+    const int64_t planes = g.N * g.K;
+    constexpr int64_t kParallelElements = 32768;  // as the elementwise ops
+#pragma omp parallel for if (planes * pixels > kParallelElements)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      store_outputs(y + plane * pixels, pixels, 0.0f, true, y + plane * pixels, 1);
+    }
+  }
 }
 
 namespace {

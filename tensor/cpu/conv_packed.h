@@ -28,6 +28,31 @@ enum class ConvMethod { automatic, im2col, direct, winograd };
 // 256 KiB, a quarter of the EPYC's 1 MiB L2 (an eighth of the Xeon's), so that it stays there.
 constexpr int64_t kCacheChunkFloats = int64_t{1} << 16;
 
+// What the forward does to each output as it stores it: adds its channel's bias (none when
+// null), then applies a ReLU when `relu` (z > 0 ? z : 0, as the relu op): conv2d_relu's
+// forward, with no pass of its own over y.
+struct OutputEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+  float bias_of(int64_t k) const { return bias != nullptr ? bias[k] : 0.0f; }
+};
+
+// out[i stride] = in[i] + b for i < count, through the ReLU when `relu`. Inline: the direct
+// convolution calls it for every run of a tile row.
+inline void store_outputs(const float* in, int64_t count, float b, bool relu, float* out,
+                          int64_t stride) {
+  if (stride == 1 && relu) {
+    for (int64_t i = 0; i < count; ++i) out[i] = in[i] + b > 0.0f ? in[i] + b : 0.0f;
+  } else if (stride == 1) {
+    for (int64_t i = 0; i < count; ++i) out[i] = in[i] + b;
+  } else {
+    for (int64_t i = 0; i < count; ++i) {
+      const float z = in[i] + b;
+      out[i * stride] = relu && !(z > 0.0f) ? 0.0f : z;
+    }
+  }
+}
+
 // Tests force a micro-kernel or a method; by default each GEMM picks micro_kernel_for(rows)
 // and each pass picks the method it expects to be faster (choose_*_method below). A forced
 // `winograd` applies where the pass has a Winograd form (forward and backward data of a
@@ -38,8 +63,8 @@ struct ConvOptions {
   ConvMethod method = ConvMethod::automatic;
 };
 
-void conv2d_forward_f32(const float* x, const float* w, const float* bias, const ConvGeometry& g,
-                        float* y, const ConvOptions& options = {});
+void conv2d_forward_f32(const float* x, const float* w, const OutputEpilogue& epilogue,
+                        const ConvGeometry& g, float* y, const ConvOptions& options = {});
 
 void conv2d_backward_data_f32(const float* dy, const float* w, const ConvGeometry& g, float* dx,
                               const ConvOptions& options = {});
@@ -65,8 +90,8 @@ ConvMethod choose_weight_gradient_method(const ConvGeometry& g, const MicroKerne
 // conv_direct.cpp: the direct forward (any stride), and the work it computes per output
 // (grid positions / (N P Q)); the direct input gradient (any stride, any padding: one product
 // per phase of dx).
-void conv2d_forward_direct(const float* x, const float* w, const float* bias, const ConvGeometry& g,
-                           float* y, const MicroKernel& kernel);
+void conv2d_forward_direct(const float* x, const float* w, const OutputEpilogue& epilogue,
+                           const ConvGeometry& g, float* y, const MicroKernel& kernel);
 void conv2d_backward_data_direct(const float* dy, const float* w, const ConvGeometry& g, float* dx,
                                  const MicroKernel& kernel);
 double direct_conv_overhead(const ConvGeometry& g, const MicroKernel& kernel);
@@ -95,7 +120,7 @@ inline FilterLayout weights_layout(const ConvGeometry& g) {  // w (K, C, 3, 3) a
 // Its 2x2 output tiles, counted on the grid of the whole batch.
 int64_t winograd_tile_count(const ConvGeometry& g);
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
-                             const float* bias, const ConvGeometry& g, float* y,
+                             const OutputEpilogue& epilogue, const ConvGeometry& g, float* y,
                              const MicroKernel& kernel);
 
 }  // namespace fsa

@@ -341,9 +341,18 @@ struct Two {
 
 inline Two apply_at(float m0, float m1, float m2, float m3) { return {m0 + m1 + m2, m1 - m2 - m3}; }
 
-// y = A^T m A + b for `count` consecutive tiles of one tile row of one output channel, value
-// xi of tile k at m[xi position_stride + k]: output (i, j) of tile k goes to grid row i,
-// parity j, at rows[(2 i + j) half_width + k]. The loop over tiles runs on whole vectors.
+// The value an output is stored as: z, or relu(z) (z > 0 ? z : 0, as the relu op).
+template <bool Relu>
+inline float rectified(float z) {
+  if constexpr (Relu) return z > 0.0f ? z : 0.0f;
+  return z;
+}
+
+// y = A^T m A + b (through the ReLU when Relu) for `count` consecutive tiles of one tile row
+// of one output channel, value xi of tile k at m[xi position_stride + k]: output (i, j) of
+// tile k goes to grid row i, parity j, at rows[(2 i + j) half_width + k]. The loop over tiles
+// runs on whole vectors.
+template <bool Relu>
 void inverse_transform_tiles(const float* m, int64_t position_stride, int64_t count, float b,
                              int64_t half_width, float* __restrict rows) {
   const float* __restrict values = m;
@@ -358,10 +367,10 @@ void inverse_transform_tiles(const float* m, int64_t position_stride, int64_t co
     // (A^T m) A, row by row.
     const Two top = apply_at(f0.v0, f1.v0, f2.v0, f3.v0);
     const Two bottom = apply_at(f0.v1, f1.v1, f2.v1, f3.v1);
-    rows[k] = top.v0 + b;
-    rows[half_width + k] = top.v1 + b;
-    rows[2 * half_width + k] = bottom.v0 + b;
-    rows[3 * half_width + k] = bottom.v1 + b;
+    rows[k] = rectified<Relu>(top.v0 + b);
+    rows[half_width + k] = rectified<Relu>(top.v1 + b);
+    rows[2 * half_width + k] = rectified<Relu>(bottom.v0 + b);
+    rows[3 * half_width + k] = rectified<Relu>(bottom.v1 + b);
   }
 }
 
@@ -380,18 +389,21 @@ void write_grid_row(const float* row, int64_t half_width, const ConvGeometry& g,
 }
 
 // y for the chunk's tiles and the output channels in `output_channels` from m[xi][k][u] (row
-// stride chunk), with the bias: run by run
+// stride chunk), through the epilogue: run by run
 // (the chunk's pieces of one tile row), through `buffer` (4 chunk floats), which holds a
 // run's grid rows 2 row + i, parity j, at (2 i + j) length.
-void transform_outputs(const float* m, const float* bias, const ConvGeometry& g, const Tiling& t,
-                       int64_t t0, int64_t rows, Range output_channels, float* buffer, float* y) {
+void transform_outputs(const float* m, const OutputEpilogue& epilogue, const ConvGeometry& g,
+                       const Tiling& t, int64_t t0, int64_t rows, Range output_channels,
+                       float* buffer, float* y) {
   const int64_t count = std::min(t.chunk, t.count - t0);
+  const auto inverse_transform =
+      epilogue.relu ? inverse_transform_tiles<true> : inverse_transform_tiles<false>;
   for (int64_t k = output_channels.begin; k < output_channels.end; ++k) {
-    const float b = bias != nullptr ? bias[k] : 0.0f;
+    const float b = epilogue.bias_of(k);
     for (int64_t u = 0; u < count;) {
       const int64_t row = (t0 + u) / t.cols, col = (t0 + u) % t.cols;
       const int64_t length = std::min(count - u, t.cols - col);
-      inverse_transform_tiles(m + k * t.chunk + u, rows * t.chunk, length, b, length, buffer);
+      inverse_transform(m + k * t.chunk + u, rows * t.chunk, length, b, length, buffer);
       for (int64_t i = 0; i < 2 && 2 * row + i < g.P; ++i) {
         write_grid_row(buffer + 2 * i * length, length, g, t, k, 2 * row + i, 2 * col, 2 * length,
                        y);
@@ -406,7 +418,7 @@ struct WinogradPass {
   const float* split;
   const float* w;
   const FilterLayout& layout;
-  const float* bias;
+  const OutputEpilogue& epilogue;
   const ConvGeometry& g;
   const Tiling& tiling;
   const MicroKernel& kernel;
@@ -435,7 +447,8 @@ void run_chunk_by_chunk(const WinogradPass& pass, bool parallel) {
       for (int64_t xi = 0; xi < kPositions; ++xi) {
         multiply_position(filters.get(), v.get(), g, pass.kernel, t.chunk, xi, m.get());
       }
-      transform_outputs(m.get(), pass.bias, g, t, t0, rows, {0, g.K}, output_rows.get(), pass.y);
+      transform_outputs(m.get(), pass.epilogue, g, t, t0, rows, {0, g.K}, output_rows.get(),
+                        pass.y);
     }
   }
 }
@@ -499,7 +512,7 @@ void run_in_phases(const WinogradPass& pass) {
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < pass.chunks * output_pieces; ++item) {
       const int64_t chunk = item / output_pieces;
-      transform_outputs(m.get() + chunk * m_floats, pass.bias, g, t, chunk * t.chunk, rows,
+      transform_outputs(m.get() + chunk * m_floats, pass.epilogue, g, t, chunk * t.chunk, rows,
                         piece(item % output_pieces, g.K), output_rows.get(), pass.y);
     }
   }
@@ -514,7 +527,7 @@ bool winograd_applies(const ConvGeometry& g) {
 int64_t winograd_tile_count(const ConvGeometry& g) { return tile_rows(g) * tile_cols(g); }
 
 void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout& layout,
-                             const float* bias, const ConvGeometry& g, float* y,
+                             const OutputEpilogue& epilogue, const ConvGeometry& g, float* y,
                              const MicroKernel& kernel) {
   FSA_CHECK(winograd_applies(g),
             "[conv2d] the Winograd convolution needs a 3x3 kernel, stride 1 and padding <= 2, "
@@ -528,7 +541,7 @@ void conv2d_forward_winograd(const float* x, const float* w, const FilterLayout&
   const WinogradPass pass{.split = split.get(),
                           .w = w,
                           .layout = layout,
-                          .bias = bias,
+                          .epilogue = epilogue,
                           .g = g,
                           .tiling = tiling,
                           .kernel = kernel,

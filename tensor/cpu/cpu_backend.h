@@ -50,6 +50,8 @@ class CpuBackend final : public Backend {
                               const Conv2dParams& p) const override;
   Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
                                 const Conv2dParams& p) const override;
+  Tensor conv2d_relu_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                             const Conv2dParams& p) const override;
 
   // pool.cpp: padding, pooling, nearest upsampling
   Tensor reflection_pad2d_forward(const Tensor& x, int64_t pad) const override;

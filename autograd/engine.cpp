@@ -52,8 +52,8 @@ void backward(const Tensor& root, const Tensor& seed) {
   FSA_CHECK(seed.defined() || root.numel() == 1, "[backward] root ", root.shape(),
             " is not a scalar: pass a seed of the same shape");
   Tensor start = seed.defined() ? seed : Tensor::ones(root.shape(), root.dtype(), root.device());
-  FSA_CHECK(start.shape() == root.shape(), "[backward] seed ", start.shape(), " does not match root ",
-            root.shape());
+  FSA_CHECK(start.shape() == root.shape(), "[backward] seed ", start.shape(),
+            " does not match root ", root.shape());
   NoGradGuard no_grad;
   const auto& root_meta = root.autograd_meta();
   if (root_meta->grad_fn == nullptr) {
@@ -62,10 +62,11 @@ void backward(const Tensor& root, const Tensor& seed) {
   }
   std::unordered_map<Node*, Tensor> pending{{root_meta->grad_fn.get(), start}};
   for (Node* node : topological_order(root_meta->grad_fn.get())) {
-    const Tensor dy = std::move(pending[node]);
+    Tensor dy = std::move(pending[node]);
     pending.erase(node);
     if (!dy.defined()) continue;  // no gradient reached this node
-    const std::vector<Tensor> grads = node->backward(dy);
+    // Handed over: a node may free its output gradient once it has used it.
+    const std::vector<Tensor> grads = node->backward(std::move(dy));
     FSA_CHECK(grads.size() == node->inputs().size(), "[backward] ", node->name(), " returned ",
               grads.size(), " gradients for ", node->inputs().size(), " inputs");
     for (size_t i = 0; i < node->inputs().size(); ++i) {

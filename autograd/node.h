@@ -24,8 +24,9 @@ class Node {
   virtual ~Node() = default;
   virtual const char* name() const = 0;
   // Gradients with respect to each input, given dy (shaped like the output). An entry may
-  // be undefined when !needs_grad(i). Runs with graph recording off.
-  virtual std::vector<Tensor> backward(const Tensor& dy) = 0;
+  // be undefined when !needs_grad(i). Runs with graph recording off. dy is handed over: a
+  // fused op's node frees it once it has used it, as the engine would between two ops.
+  virtual std::vector<Tensor> backward(Tensor dy) = 0;
 
   bool needs_grad(size_t input) const { return inputs_[input] != nullptr; }
   const std::vector<std::shared_ptr<AutogradMeta>>& inputs() const { return inputs_; }

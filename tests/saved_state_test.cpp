@@ -92,6 +92,25 @@ TEST(SavedState, Conv2dReluKeepsWhatTheTwoOpsKept) {
       2);
 }
 
+// A fused op's node frees its output gradient once it has used it, as the engine does between
+// two ops: its backward's peak is that of the ops it fuses, give or take the allocator's
+// rounding of a block (less than half an activation), not one activation more.
+TEST(SavedState, FusedBackwardPeaksNoHigherThanTheOpsItFuses) {
+  const Tensor w = frozen({16, 16, 3, 3}, 29);
+  const Conv2dParams same{.stride = 1, .padding = 1};
+  const auto backward_peak = [&](bool fused) {
+    const Tensor x = leaf(kActivation, 30);
+    const Tensor y = fused ? conv2d_relu(x, w, Tensor(), same) : relu(conv2d(x, w, Tensor(), same));
+    const Tensor loss = sum(y);
+    const size_t before = host_memory_stats().in_use;
+    host_reset_peak();
+    backward(loss);
+    return host_memory_stats().peak_in_use - before;
+  };
+  const size_t separate = backward_peak(false);
+  EXPECT_LT(backward_peak(true), separate + kActivationBytes / 2);
+}
+
 TEST(SavedState, EvalBatchNormWithFrozenParametersKeepsNotItsInput) {
   const Tensor x = leaf(kActivation, 7);
   BatchNormState state{.running_mean = frozen({16}, 8),

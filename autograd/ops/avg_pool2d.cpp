@@ -13,7 +13,7 @@ struct AvgPool2dBackward final : Node {
   Shape x_shape;
   Pool2dParams p;
   const char* name() const override { return "avg_pool2d"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).avg_pool2d_backward(dy, x_shape, p)};
   }
 };

@@ -11,7 +11,7 @@ namespace {
 
 struct BatchNormBackward final : BatchNormNode {
   const char* name() const override { return "batch_norm"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     const Backend& backend = backend_for(dy.device());
     if (!reads_x()) return {frozen_eval_input_gradient(dy, var, gamma, eps), Tensor(), Tensor()};
     const BatchNormGrads grads =

@@ -17,9 +17,10 @@ struct BatchNormAddReluBackward final : BatchNormNode {
   Tensor y;  // the output: the ReLU's mask (y > 0)
   const char* name() const override { return "batch_norm_add_relu"; }
   // Inputs: x, gamma, beta (as batch norm's), then the residual.
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     const Backend& backend = backend_for(dy.device());
     const Tensor masked = backend.unary_backward(UnaryOp::relu, Tensor(), y, dy, {});
+    dy = Tensor();  // freed before batch norm's gradients, as between separate ops
     const Tensor residual_grad = needs_grad(3) ? masked : Tensor();
     if (!reads_x()) {  // eval with frozen parameters (the attacks): the scale of the mask
       const Tensor dx =

@@ -14,7 +14,7 @@ namespace {
 struct BatchNormReluBackward final : BatchNormNode {
   Tensor y;  // the output: the ReLU's mask (y > 0)
   const char* name() const override { return "batch_norm_relu"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     const Backend& backend = backend_for(dy.device());
     if (!reads_x()) {  // eval with frozen parameters (the attacks): the mask, then the scale
       const Tensor masked = backend.unary_backward(UnaryOp::relu, Tensor(), y, dy, {});

@@ -14,7 +14,7 @@ struct BinaryBackward final : Node {
   BinaryOp op;
   Tensor a, b;  // only where partials_read_inputs(op)
   const char* name() const override { return "binary"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     const Shape& a_shape = input_shapes()[0];
     const Shape& b_shape = input_shapes()[1];
     if (!partials_read_inputs(op)) {

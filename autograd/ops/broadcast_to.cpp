@@ -8,7 +8,7 @@ namespace {
 struct BroadcastToBackward final : Node {
   Shape x_shape;
   const char* name() const override { return "broadcast_to"; }
-  std::vector<Tensor> backward(const Tensor& dy) override { return {sum_to_shape(dy, x_shape)}; }
+  std::vector<Tensor> backward(Tensor dy) override { return {sum_to_shape(dy, x_shape)}; }
 };
 }  // namespace
 

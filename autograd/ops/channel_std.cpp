@@ -10,7 +10,7 @@ namespace {
 struct ChannelStdBackward final : Node {
   Tensor x, std;
   const char* name() const override { return "channel_std"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).channel_std_backward(x, std, dy)};
   }
 };

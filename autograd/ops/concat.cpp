@@ -11,7 +11,7 @@ struct ConcatBackward final : Node {
   int64_t axis = 0;
   std::vector<int64_t> extents;  // each part's extent along axis, in order
   const char* name() const override { return "concat"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     const Backend& backend = backend_for(dy.device());
     std::vector<Tensor> grads;
     int64_t start = 0;

@@ -10,7 +10,7 @@ namespace fsa {
 namespace {
 struct Conv2dBackward final : Conv2dNode {
   const char* name() const override { return "conv2d"; }
-  std::vector<Tensor> backward(const Tensor& dy) override { return gradients(dy); }
+  std::vector<Tensor> backward(Tensor dy) override { return gradients(dy); }
 };
 }  // namespace
 

@@ -13,8 +13,11 @@ namespace {
 struct Conv2dReluBackward final : Conv2dNode {
   Tensor y;  // the output: the ReLU's mask (y > 0)
   const char* name() const override { return "conv2d_relu"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
-    return gradients(backend_for(dy.device()).unary_backward(UnaryOp::relu, Tensor(), y, dy, {}));
+  std::vector<Tensor> backward(Tensor dy) override {
+    const Tensor masked =
+        backend_for(dy.device()).unary_backward(UnaryOp::relu, Tensor(), y, dy, {});
+    dy = Tensor();  // freed before the convolution's gradients, as between two separate ops
+    return gradients(masked);
   }
 };
 }  // namespace

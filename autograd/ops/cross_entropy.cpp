@@ -11,7 +11,7 @@ namespace {
 struct SoftmaxCrossEntropyBackward final : Node {
   Tensor logits, labels;
   const char* name() const override { return "softmax_cross_entropy"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).softmax_cross_entropy_backward(logits, labels, dy)};
   }
 };

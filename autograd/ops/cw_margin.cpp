@@ -14,7 +14,7 @@ struct CwMarginBackward final : Node {
   Tensor logits, labels;
   CwMarginParams params;
   const char* name() const override { return "cw_margin"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).cw_margin_backward(logits, labels, dy, params)};
   }
 };

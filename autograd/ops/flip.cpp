@@ -10,7 +10,7 @@ namespace {
 struct FlipBackward final : Node {
   int64_t axis = 0;
   const char* name() const override { return "flip"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).flip(dy, axis)};
   }
 };

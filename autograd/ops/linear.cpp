@@ -10,7 +10,7 @@ namespace {
 struct LinearBackward final : Node {
   Tensor x, w;  // x only when dw is needed
   const char* name() const override { return "linear"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {  // dy (N, O)
+  std::vector<Tensor> backward(Tensor dy) override {  // dy (N, O)
     const Backend& backend = backend_for(dy.device());
     const int64_t outputs = dy.dim(1);
     return {needs_grad(0) ? backend.gemm(dy, false, w, false) : Tensor(),  // dx (N, I)

@@ -10,7 +10,7 @@ namespace {
 struct MatmulBackward final : Node {
   Tensor a, b;  // a only when db is needed, b only when da is
   const char* name() const override { return "matmul"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {  // dy (M, N)
+  std::vector<Tensor> backward(Tensor dy) override {  // dy (M, N)
     const Backend& backend = backend_for(dy.device());
     return {needs_grad(0) ? backend.gemm(dy, false, b, true) : Tensor(),   // da (M, K)
             needs_grad(1) ? backend.gemm(a, true, dy, false) : Tensor()};  // db (K, N)

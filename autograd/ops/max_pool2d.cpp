@@ -11,7 +11,7 @@ struct MaxPool2dBackward final : Node {
   Tensor x;
   Pool2dParams p;
   const char* name() const override { return "max_pool2d"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).max_pool2d_backward(x, dy, p)};
   }
 };

@@ -12,7 +12,7 @@ namespace {
 struct PermuteBackward final : Node {
   std::vector<int64_t> inverse_order;
   const char* name() const override { return "permute"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).permute(dy, inverse_order)};
   }
 };

@@ -10,7 +10,7 @@ namespace {
 struct ReflectionPad2dBackward final : Node {
   int64_t pad = 0;
   const char* name() const override { return "reflection_pad2d"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).reflection_pad2d_backward(dy, pad)};
   }
 };

@@ -10,7 +10,7 @@ namespace {
 struct ReshapeBackward final : Node {
   Shape x_shape;
   const char* name() const override { return "reshape"; }
-  std::vector<Tensor> backward(const Tensor& dy) override { return {dy.reshape_view(x_shape)}; }
+  std::vector<Tensor> backward(Tensor dy) override { return {dy.reshape_view(x_shape)}; }
 };
 
 Shape resolve_shape(const Tensor& x, std::vector<int64_t> dims) {

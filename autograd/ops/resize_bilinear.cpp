@@ -11,7 +11,7 @@ struct ResizeBilinearBackward final : Node {
   Shape x_shape;
   ResizeMode mode = ResizeMode::half_pixel;
   const char* name() const override { return "resize_bilinear"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).resize_bilinear_backward(dy, x_shape, mode)};
   }
 };

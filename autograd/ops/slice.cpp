@@ -14,7 +14,7 @@ struct SliceBackward final : Node {
   Shape x_shape;
   int64_t axis = 0, start = 0, step = 1;
   const char* name() const override { return "slice"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).slice_backward(dy, x_shape, axis, start, step)};
   }
 };

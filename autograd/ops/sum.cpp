@@ -13,7 +13,7 @@ namespace {
 struct SumBackward final : Node {
   Shape x_shape, kept_shape;  // kept_shape: x_shape with the summed axes at extent 1
   const char* name() const override { return "sum"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).broadcast_to(dy.reshape_view(kept_shape), x_shape)};
   }
 };

@@ -13,7 +13,7 @@ struct UnaryBackward final : Node {
   UnaryArgs args;
   Tensor x, y;  // each only where unary_derivative_reads says so
   const char* name() const override { return "unary"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).unary_backward(op, x, y, dy, args)};
   }
 };

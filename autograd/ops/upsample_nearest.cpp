@@ -10,7 +10,7 @@ namespace {
 struct UpsampleNearestBackward final : Node {
   int64_t scale = 1;
   const char* name() const override { return "upsample_nearest"; }
-  std::vector<Tensor> backward(const Tensor& dy) override {
+  std::vector<Tensor> backward(Tensor dy) override {
     return {backend_for(dy.device()).upsample_nearest_backward(dy, scale)};
   }
 };
